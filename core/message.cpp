@@ -1,0 +1,13 @@
+#include "core/message.hpp"
+
+namespace core {
+
+const char* message_type_name(uint16_t type) {
+  switch (type >> 8) {
+    case 0x01: return hb::type_name(type);
+    case 0x02: return raft::type_name(type);
+    default: return "unknown";
+  }
+}
+
+}  // namespace core

@@ -1,0 +1,29 @@
+// A message between two nodes: addressing, a type code, a wire size for the
+// bandwidth model, and a body that is one protocol's message.
+//
+// Type codes are unique across protocols: the high byte names the protocol
+// (0x01 heartbeat, 0x02 raft), the low byte the message. The simulator uses the
+// code for trace records and per-type metrics and never looks inside the body.
+#pragma once
+
+#include <cstdint>
+#include <variant>
+
+#include "core/hb/messages.hpp"
+#include "core/raft/messages.hpp"
+#include "core/types.hpp"
+
+namespace core {
+
+struct Message {
+  NodeId from = kNoNode;  // filled in by the host on send
+  NodeId to = kNoNode;
+  uint16_t type = 0;
+  uint32_t size_bytes = 0;
+  std::variant<std::monostate, hb::Msg, raft::Msg> body;
+};
+
+// "hb.beat", "raft.append_entries", ...; "unknown" for an unknown code.
+const char* message_type_name(uint16_t type);
+
+}  // namespace core

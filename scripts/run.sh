@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds clustersim (Release, g++), and runs one
+# scenario, printing its summary. Extra arguments go to `clustersim run`.
+#   bash scripts/run.sh scenarios/raft-leader-crash.json [--seed N] [--json] ...
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bash "$root/scripts/setup.sh"
+bash "$root/scripts/build.sh" release-gcc clustersim
+exec "$root/build/release-gcc/clustersim" run "$@"

@@ -1,0 +1,274 @@
+#include "sim/network.hpp"
+
+#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/dijkstra_shortest_paths.hpp>
+#include <boost/graph/filtered_graph.hpp>
+#include <cassert>
+#include <stdexcept>
+
+#include "core/int128.hpp"
+
+namespace sim {
+
+namespace {
+struct EdgeProps {
+  double weight;
+  uint32_t link;
+  bool up;
+};
+using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS, boost::no_property, EdgeProps>;
+// Only links that are up carry routes.
+struct UpOnly {
+  const Graph* g = nullptr;
+  bool operator()(const Graph::edge_descriptor& e) const { return (*g)[e].up; }
+};
+}  // namespace
+
+const char* drop_reason_name(DropReason r) {
+  switch (r) {
+    case DropReason::kNone: return "none";
+    case DropReason::kPartition: return "partition";
+    case DropReason::kLoss: return "loss";
+    case DropReason::kUnreachable: return "unreachable";
+    case DropReason::kNodeDown: return "node_down";
+    case DropReason::kSenderDown: return "sender_down";
+  }
+  return "?";
+}
+
+uint32_t Network::add_lan(std::string name, const LinkParams& lan) {
+  if (!host_lan_.empty()) throw std::logic_error("add every LAN before the first host");
+  lans_.push_back({std::move(name), lan, lan});
+  invalidate_routes();
+  refresh_fast_path();
+  return static_cast<uint32_t>(lans_.size() - 1);
+}
+
+void Network::add_host(core::NodeId host, uint32_t lan) {
+  if (host != host_lan_.size()) throw std::logic_error("hosts must be added in id order");
+  if (lan >= lans_.size()) throw std::logic_error("no such LAN");
+  host_lan_.push_back(lan);
+  // Vertex numbers of LANs depend on the host count; links store LAN indices
+  // for WAN links and are mapped to vertices when routes are computed.
+  host_access_.push_back(static_cast<uint32_t>(links_.size()));
+  links_.push_back({host, lan, LinkParams{}, LinkParams{}, true, false, {0, 0}});
+  refresh_fast_path();
+  group_.clear();
+  blocks_.clear();
+  any_block_ = false;
+  invalidate_routes();
+}
+
+uint32_t Network::add_wan_link(uint32_t lan_a, uint32_t lan_b, const LinkParams& params) {
+  if (lan_a >= lans_.size() || lan_b >= lans_.size() || lan_a == lan_b) throw std::logic_error("bad WAN link ends");
+  const auto key = std::minmax(lan_a, lan_b);
+  if (wan_by_lans_.count(key)) throw std::logic_error("LANs already joined");
+  const uint32_t id = static_cast<uint32_t>(links_.size());
+  links_.push_back({lan_a, lan_b, params, params, true, true, {0, 0}});
+  wan_by_lans_[key] = id;
+  invalidate_routes();
+  return id;
+}
+
+uint32_t Network::wan_link(uint32_t lan_a, uint32_t lan_b) const {
+  auto it = wan_by_lans_.find(std::minmax(lan_a, lan_b));
+  return it == wan_by_lans_.end() ? kNone : it->second;
+}
+
+void Network::partition(const std::vector<std::vector<core::NodeId>>& groups) {
+  group_.assign(host_count(), 0);
+  uint32_t g = 1;
+  for (const auto& grp : groups) {
+    for (core::NodeId n : grp) group_[n] = g;
+    ++g;
+  }
+}
+
+void Network::block(core::NodeId from, core::NodeId to) {
+  if (blocks_.empty()) blocks_.assign((static_cast<size_t>(host_count()) * host_count() + 63) / 64, 0);
+  const uint64_t bit = static_cast<uint64_t>(from) * host_count() + to;
+  blocks_[bit >> 6] |= uint64_t{1} << (bit & 63);
+  any_block_ = true;
+}
+
+void Network::heal() {
+  group_.clear();
+  if (any_block_) std::fill(blocks_.begin(), blocks_.end(), 0);
+  any_block_ = false;
+}
+
+void Network::refresh_fast_path() {
+  access_ideal_.resize(host_count());
+  for (uint32_t h = 0; h < host_count(); ++h) access_ideal_[h] = links_[host_access_[h]].params.ideal();
+  lan_simple_.resize(lan_count());
+  for (uint32_t l = 0; l < lan_count(); ++l) lan_simple_[l] = lans_[l].params.simple();
+}
+
+void Network::degrade_host(core::NodeId host, const LinkParams& params) {
+  links_[host_access_[host]].params = params;
+  refresh_fast_path();
+}
+void Network::restore_host(core::NodeId host) {
+  Link& l = links_[host_access_[host]];
+  l.params = l.configured;
+  refresh_fast_path();
+}
+void Network::degrade_lan(uint32_t lan, const LinkParams& params) {
+  lans_[lan].params = params;
+  invalidate_routes();
+  refresh_fast_path();
+}
+void Network::restore_lan(uint32_t lan) {
+  lans_[lan].params = lans_[lan].configured;
+  invalidate_routes();
+  refresh_fast_path();
+}
+void Network::degrade_wan(uint32_t link, const LinkParams& params) {
+  links_[link].params = params;
+  invalidate_routes();
+}
+void Network::restore_wan(uint32_t link) {
+  links_[link].params = links_[link].configured;
+  invalidate_routes();
+}
+void Network::set_wan_up(uint32_t link, bool up) {
+  links_[link].up = up;
+  invalidate_routes();
+}
+
+// Routes between LANs. Hosts are leaves (one access link each), so the path
+// between two hosts is: access link, the LAN route, access link. Dijkstra
+// runs on the whole graph from the source host's LAN switch and is cached per
+// source LAN; `routes_[lan][v]` is the link by which vertex v is reached.
+const std::vector<uint32_t>& Network::route_from(core::NodeId src) {
+  const uint32_t src_lan = host_lan_[src];
+  if (routes_.size() != lans_.size()) routes_.assign(lans_.size(), {});
+  std::vector<uint32_t>& route = routes_[src_lan];
+  if (!route.empty()) return route;
+
+  const uint32_t H = host_count();
+  Graph g(vertex_count());
+  for (uint32_t i = 0; i < links_.size(); ++i) {
+    const Link& l = links_[i];
+    const bool wan = l.wan;
+    const uint32_t u = wan ? H + l.u : l.u;
+    const uint32_t v = H + l.v;
+    const double w = 1.0 + l.params.latency.mean_ns() + (wan ? lans_[l.v].params.latency.mean_ns() : 0.0);
+    boost::add_edge(u, v, EdgeProps{w, i, l.up}, g);
+  }
+  boost::filtered_graph<Graph, UpOnly> fg(g, UpOnly{&g});
+  std::vector<Graph::vertex_descriptor> pred(vertex_count());
+  std::vector<double> dist(vertex_count());
+  const uint32_t start = H + src_lan;
+  boost::dijkstra_shortest_paths(
+      fg, start,
+      boost::predecessor_map(boost::make_iterator_property_map(pred.begin(), boost::get(boost::vertex_index, fg)))
+          .distance_map(boost::make_iterator_property_map(dist.begin(), boost::get(boost::vertex_index, fg)))
+          .weight_map(boost::get(&EdgeProps::weight, g)));
+  route.assign(vertex_count(), kNone);
+  for (uint32_t v = 0; v < vertex_count(); ++v) {
+    if (v == start || pred[v] == v) continue;
+    const uint32_t p = static_cast<uint32_t>(pred[v]);
+    // Find the (unique) up link joining p and v.
+    auto [e, found] = boost::edge(p, v, g);
+    if (found) route[v] = g[e].link;
+  }
+  route[start] = kNone - 1;  // marks the source itself as reached
+  return route;
+}
+
+bool Network::reachable(core::NodeId from, core::NodeId to) {
+  if (blocked(from, to)) return false;
+  if (host_lan_[from] == host_lan_[to]) return true;
+  return route_from(from)[host_count() + host_lan_[to]] != kNone;
+}
+
+bool Network::cross(const LinkParams& p, core::Time& t, bool& dup, core::Rng& rng) {
+  if (p.loss > 0.0 && rng.chance(p.loss)) return false;
+  t += p.latency.sample(rng);
+  if (p.reorder > 0.0 && rng.chance(p.reorder)) t += p.reorder_delay.sample(rng);
+  if (p.duplicate > 0.0 && rng.chance(p.duplicate)) dup = true;
+  return true;
+}
+
+Transit Network::transmit(core::NodeId from, core::NodeId to, uint32_t size_bytes, core::Time now, core::Rng& rng) {
+  Transit tr;
+  if (blocked(from, to)) {
+    tr.drop = DropReason::kPartition;
+    return tr;
+  }
+  const uint32_t lan_src = host_lan_[from], lan_dst = host_lan_[to];
+  if (lan_src == lan_dst && lan_simple_[lan_src] && access_ideal_[from] && access_ideal_[to]) {
+    tr.arrive = now + lans_[lan_src].params.latency.a_ns;
+    return tr;
+  }
+  const uint32_t H = host_count();
+  // Collect the path's elements in order: links by index, LANs as H + lan.
+  path_scratch_.clear();
+  if (lan_src != lan_dst) {
+    const std::vector<uint32_t>& route = route_from(from);
+    uint32_t v = H + lan_dst;
+    if (route[v] == kNone) {
+      tr.drop = DropReason::kUnreachable;
+      return tr;
+    }
+    // Walk back from the destination LAN to the source LAN.
+    path_scratch_.push_back(kNone);  // placeholder for the destination access link, reversed later
+    while (v != H + lan_src) {
+      const uint32_t link = route[v];
+      const Link& l = links_[link];
+      path_scratch_.push_back(H + (v - H));  // the LAN at v
+      path_scratch_.push_back(link);
+      v = H + (l.u == v - H ? l.v : l.u);
+    }
+  }
+  auto cross_link = [&](uint32_t link, bool forward, core::Time& t, bool& dup) {
+    Link& l = links_[link];
+    if (l.params.ideal()) return true;
+    if (l.params.bandwidth_bps > 0) {
+      core::Time& free_at = l.free_at[forward ? 0 : 1];
+      const core::Time start = t > free_at ? t : free_at;
+      const core::Duration tx = static_cast<core::Duration>(
+          (static_cast<core::int128>(size_bytes) * 8 * core::kSecond + l.params.bandwidth_bps - 1) / l.params.bandwidth_bps);
+      free_at = start + tx;
+      t = start + tx;
+    }
+    return cross(l.params, t, dup, rng);
+  };
+  auto run = [&](core::Time& t, bool& dup) -> bool {
+    if (!cross_link(host_access_[from], true, t, dup)) return false;
+    if (!cross(lans_[lan_src].params, t, dup, rng)) return false;
+    // Elements between the source LAN and the destination LAN, in order.
+    for (size_t i = path_scratch_.size(); i-- > 1;) {
+      const uint32_t e = path_scratch_[i];
+      if (i % 2 == 0) {
+        // A link: direction is forward when we leave its `u` end.
+        const Link& l = links_[e];
+        const uint32_t next_lan = path_scratch_[i - 1] - H;
+        if (!cross_link(e, l.v == next_lan, t, dup)) return false;
+      } else {
+        if (!cross(lans_[e - H].params, t, dup, rng)) return false;
+      }
+    }
+    return cross_link(host_access_[to], false, t, dup);
+  };
+  core::Time t = now;
+  bool dup = false;
+  if (!run(t, dup)) {
+    tr.drop = DropReason::kLoss;
+    return tr;
+  }
+  tr.arrive = t;
+  if (dup) {
+    // The copy takes its own draws along the same path; it cannot duplicate again.
+    core::Time t2 = now;
+    bool ignored = false;
+    if (run(t2, ignored)) {
+      tr.duplicated = true;
+      tr.duplicate_arrive = t2;
+    }
+  }
+  return tr;
+}
+
+}  // namespace sim

@@ -1,0 +1,305 @@
+#include "sim/runner.hpp"
+
+#include <algorithm>
+
+namespace sim {
+
+using nlohmann::json;
+
+Runner::Runner(const Scenario& scenario, const RunOptions& options)
+    : scenario_(scenario),
+      seed_(options.seed.value_or(scenario.seed)),
+      until_(options.until.value_or(scenario.until)),
+      fault_rng_(core::derive_seed(seed_, core::kStreamFault, 0)) {
+  sim_ = std::make_unique<Simulation>(seed_);
+  Network& net = sim_->network();
+  for (const std::string& dc : scenario_.datacenters) net.add_lan(dc, scenario_.lan);
+  for (uint32_t a = 0; a < scenario_.datacenters.size(); ++a)
+    for (uint32_t b = a + 1; b < scenario_.datacenters.size(); ++b) net.add_wan_link(a, b, scenario_.wan);
+  driver_ = make_driver(scenario_.protocol);
+  driver_->build(*sim_, scenario_);
+  for (core::NodeId i = 0; i < sim_->node_count(); ++i) sim_->set_storage_params(i, scenario_.storage);
+  if (!options.trace_path.empty()) {
+    writer_ = std::make_unique<TraceWriter>(options.trace_path);
+    sim_->set_trace_writer(writer_.get());
+  }
+  sim_->start_all();
+  driver_->start_workload(*sim_, scenario_);
+  for (size_t i = 0; i < scenario_.faults.size(); ++i) {
+    if (scenario_.faults[i].at > until_) continue;
+    sim_->schedule(scenario_.faults[i].at, [this, i] { apply_fault(scenario_.faults[i]); });
+  }
+  results_.resize(scenario_.expect.size());
+  for (size_t i = 0; i < scenario_.expect.size(); ++i) {
+    const Expectation& e = scenario_.expect[i];
+    results_[i].name = e.name;
+    if (e.kind == Expectation::Kind::kBy && e.by <= until_) {
+      sim_->schedule(e.by, [this, i] {
+        ExpectationResult& r = results_[i];
+        r.evaluated = true;
+        r.at = sim_->now();
+        r.trace_position = sim_->trace_events();
+        r.pass = driver_->holds(scenario_.expect[i], r.detail);
+      });
+    }
+  }
+}
+
+Runner::~Runner() = default;
+
+void Runner::run_until(core::Time t) { sim_->run_until(std::min(t, until_)); }
+
+void Runner::finish() {
+  if (finished_) return;
+  sim_->run_until(until_);
+  driver_->finish(*sim_);
+  for (size_t i = 0; i < scenario_.expect.size(); ++i) {
+    const Expectation& e = scenario_.expect[i];
+    ExpectationResult& r = results_[i];
+    if (e.kind == Expectation::Kind::kAlways) {
+      r.evaluated = true;
+      const auto v = driver_->violation(e.property);
+      r.pass = !v.has_value();
+      if (v) {
+        r.at = v->time;
+        r.trace_position = v->trace_position;
+        r.detail = v->description;
+      } else {
+        r.at = sim_->now();
+        r.trace_position = sim_->trace_events();
+      }
+    } else if (!r.evaluated) {
+      r.detail = "not evaluated: the run ended at " + format_duration(sim_->now()) + " before the deadline";
+    }
+  }
+  if (writer_) {
+    writer_->commit();
+    sim_->set_trace_writer(nullptr);
+  }
+  finished_ = true;
+}
+
+bool Runner::passed() const {
+  return std::all_of(results_.begin(), results_.end(), [](const ExpectationResult& r) { return r.evaluated && r.pass; });
+}
+
+std::vector<core::NodeId> Runner::resolve(const Target& t, Fault::Kind action) {
+  const uint32_t n = sim_->node_count();
+  // Which nodes the action can apply to: crash/pause need a running node,
+  // restart a crashed one, resume a paused one.
+  auto applicable = [&](core::NodeId id) {
+    switch (action) {
+      case Fault::Kind::kCrash: return sim_->is_up(id);
+      case Fault::Kind::kPause: return sim_->is_up(id) && !sim_->is_paused(id);
+      case Fault::Kind::kRestart: return !sim_->is_up(id);
+      case Fault::Kind::kResume: return sim_->is_up(id) && sim_->is_paused(id);
+      default: return true;
+    }
+  };
+  std::vector<core::NodeId> pool;
+  auto collect = [&](bool servers, bool clients) {
+    for (core::NodeId i = 0; i < n; ++i) {
+      const bool is_server = scenario_.nodes[i].server;
+      if (((is_server && servers) || (!is_server && clients)) && applicable(i)) pool.push_back(i);
+    }
+  };
+  auto pick = [&](size_t k) {
+    // Partial Fisher-Yates with the fault stream: k distinct nodes, sorted.
+    for (size_t i = 0; i < k && i < pool.size(); ++i) {
+      const size_t j = i + static_cast<size_t>(fault_rng_.below(pool.size() - i));
+      std::swap(pool[i], pool[j]);
+    }
+    pool.resize(std::min(k, pool.size()));
+    std::sort(pool.begin(), pool.end());
+    return pool;
+  };
+  const core::NodeId leader = driver_->leader();
+  const size_t servers = scenario_.servers().size();
+  switch (t.kind) {
+    case Target::Kind::kNames: return t.nodes;
+    case Target::Kind::kLeader:
+      if (leader != core::kNoNode && applicable(leader)) return {leader};
+      return {};
+    case Target::Kind::kFollowers:
+    case Target::Kind::kRandomFollower:
+      collect(true, false);
+      pool.erase(std::remove(pool.begin(), pool.end(), leader), pool.end());
+      return t.kind == Target::Kind::kFollowers ? pool : pick(1);
+    case Target::Kind::kRandomServer: collect(true, false); return pick(1);
+    case Target::Kind::kRandomClient: collect(false, true); return pick(1);
+    case Target::Kind::kRandomNode: collect(true, true); return pick(1);
+    case Target::Kind::kMinority: collect(true, false); return pick((servers - 1) / 2);
+    case Target::Kind::kMajority: collect(true, false); return pick(servers / 2 + 1);
+    case Target::Kind::kAllServers: collect(true, false); return pool;
+    case Target::Kind::kAllClients: collect(false, true); return pool;
+    case Target::Kind::kAll: collect(true, true); return pool;
+    case Target::Kind::kAllCrashed:
+      for (core::NodeId i = 0; i < n; ++i)
+        if (!sim_->is_up(i)) pool.push_back(i);
+      return pool;
+    case Target::Kind::kAllPaused:
+      for (core::NodeId i = 0; i < n; ++i)
+        if (sim_->is_up(i) && sim_->is_paused(i)) pool.push_back(i);
+      return pool;
+  }
+  return {};
+}
+
+void Runner::apply_fault(const Fault& f) {
+  Simulation& s = *sim_;
+  Network& net = s.network();
+  const std::vector<core::NodeId> nodes = resolve(f.target, f.kind);
+  std::vector<core::NodeId> resolved = nodes;
+  switch (f.kind) {
+    case Fault::Kind::kCrash:
+      for (core::NodeId n : nodes) {
+        if (f.lose_unsynced) {
+          StorageParams p = scenario_.storage;
+          p.lose_unsynced_on_crash = *f.lose_unsynced;
+          s.set_storage_params(n, p);
+          s.crash(n);
+          s.set_storage_params(n, scenario_.storage);
+        } else {
+          s.crash(n);
+        }
+      }
+      break;
+    case Fault::Kind::kRestart:
+      for (core::NodeId n : nodes) s.restart(n);
+      break;
+    case Fault::Kind::kPause:
+      for (core::NodeId n : nodes) s.pause(n);
+      break;
+    case Fault::Kind::kResume:
+      for (core::NodeId n : nodes) s.resume(n);
+      break;
+    case Fault::Kind::kIsolate: {
+      std::vector<std::vector<core::NodeId>> groups;
+      for (core::NodeId n : nodes) groups.push_back({n});
+      if (!groups.empty()) net.partition(groups);
+      break;
+    }
+    case Fault::Kind::kPartitionGroups:
+      net.partition(f.groups);
+      resolved.clear();
+      for (const auto& g : f.groups) resolved.insert(resolved.end(), g.begin(), g.end());
+      break;
+    case Fault::Kind::kPartitionShape: {
+      std::vector<core::NodeId> all;
+      for (core::NodeId i = 0; i < s.node_count(); ++i) all.push_back(i);
+      for (size_t i = 0; i + 1 < all.size(); ++i)  // Fisher-Yates with the fault stream
+        std::swap(all[i], all[i + static_cast<size_t>(fault_rng_.below(all.size() - i))]);
+      resolved = all;
+      const size_t n = all.size();
+      net.heal();
+      if (f.shape == "random_halves") {
+        // Jepsen partition-random-halves: the first floor(n/2) against the rest.
+        std::vector<core::NodeId> a(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n / 2));
+        std::vector<core::NodeId> b(all.begin() + static_cast<std::ptrdiff_t>(n / 2), all.end());
+        net.partition({a, b});
+      } else if (f.shape == "majorities_ring") {
+        // Jepsen partition-majorities-ring: with the nodes in a shuffled ring,
+        // each node hears only the majority window centred on itself, so every
+        // node sees a majority but no two see the same one. Blocks are on the
+        // receiving side, as Jepsen's grudge is.
+        const size_t m = n / 2 + 1;
+        const size_t left = (m - 1) / 2;
+        for (size_t i = 0; i < n; ++i) {
+          std::vector<bool> in(n, false);
+          for (size_t k = 0; k < m; ++k) in[(i + n - left + k) % n] = true;
+          for (size_t j = 0; j < n; ++j)
+            if (!in[j]) net.block(all[j], all[i]);
+        }
+      } else if (f.shape == "bridge") {
+        // Jepsen bridge: two halves that cannot talk, and one node that talks to both.
+        const size_t half = (n - 1) / 2;
+        for (size_t i = 0; i < half; ++i)
+          for (size_t j = half + 1; j < n; ++j) {
+            net.block(all[i], all[j]);
+            net.block(all[j], all[i]);
+          }
+      }
+      break;
+    }
+    case Fault::Kind::kBlock: {
+      const std::vector<core::NodeId> to = resolve(f.target2, f.kind);
+      for (core::NodeId a : nodes)
+        for (core::NodeId b : to)
+          if (a != b) net.block(a, b);
+      resolved.insert(resolved.end(), to.begin(), to.end());
+      break;
+    }
+    case Fault::Kind::kHeal: net.heal(); break;
+    case Fault::Kind::kDegradeNodes:
+      for (core::NodeId n : nodes) net.degrade_host(n, f.link);
+      break;
+    case Fault::Kind::kRestoreNodes:
+      for (core::NodeId n : nodes) net.restore_host(n);
+      break;
+    case Fault::Kind::kDegradeWan: net.degrade_wan(net.wan_link(f.wan_a, f.wan_b), f.link); break;
+    case Fault::Kind::kRestoreWan: net.restore_wan(net.wan_link(f.wan_a, f.wan_b)); break;
+    case Fault::Kind::kClockDrift:
+      for (core::NodeId n : nodes) s.set_clock_drift(n, f.drift_ppb);
+      break;
+    case Fault::Kind::kClockJump:
+      for (core::NodeId n : nodes) s.jump_clock(n, f.jump);
+      break;
+    case Fault::Kind::kAction:
+      driver_->action(f.action, nodes);
+      break;
+  }
+  driver_->after_fault(f.kind == Fault::Kind::kPause ? "paused" : f.kind == Fault::Kind::kCrash ? "crash" : "isolated");
+  uint64_t h = 0;
+  json names = json::array();
+  for (core::NodeId n : resolved) {
+    h = h * 1000003u + n + 1;
+    names.push_back(s.node_name(n));
+  }
+  std::string desc = f.description;
+  if (f.target.kind != Target::Kind::kNames || f.kind == Fault::Kind::kPartitionShape) desc += " -> " + names.dump();
+  if (resolved.empty() && f.kind != Fault::Kind::kHeal && f.kind != Fault::Kind::kDegradeWan && f.kind != Fault::Kind::kRestoreWan)
+    desc += " (matched no node: no-op)";
+  s.trace_fault(desc, static_cast<uint64_t>(f.kind) + 1, h, resolved.size());
+  applied_faults_.push_back({{"at_ns", s.now()}, {"fault", desc}, {"nodes", names}});
+}
+
+json Runner::summary() const {
+  const Simulation& s = *sim_;
+  const MessageStats& m = s.messages();
+  json dropped_by = json::object();
+  for (int r = 1; r < 6; ++r)
+    if (m.dropped_by[r]) dropped_by[drop_reason_name(static_cast<DropReason>(r))] = m.dropped_by[r];
+  json by_type = json::object();
+  for (const TypeStats& t : s.message_types())
+    by_type[core::message_type_name(t.type)] = {{"sent", t.sent}, {"delivered", t.delivered}, {"bytes", t.bytes}};
+  json expectations = json::array();
+  for (const ExpectationResult& r : results_) {
+    json e = {{"name", r.name}, {"pass", r.evaluated && r.pass}};
+    if (r.evaluated) {
+      e["at_ns"] = r.at;
+      e["trace_position"] = r.trace_position;
+    }
+    if (!r.detail.empty()) e["detail"] = r.detail;
+    expectations.push_back(e);
+  }
+  json metrics = driver_->metrics();
+  metrics["messages_by_type"] = by_type;
+  return {
+      {"scenario", scenario_.name},
+      {"protocol", scenario_.protocol},
+      {"seed", seed_},
+      {"virtual_time_ns", s.now()},
+      {"events", s.events_processed()},
+      {"trace_events", s.trace_events()},
+      {"messages",
+       {{"sent", m.sent}, {"delivered", m.delivered}, {"dropped", m.dropped}, {"duplicated", m.duplicated},
+        {"dropped_by", dropped_by}}},
+      {"trace_hash", hex16(s.trace_hash())},
+      {"passed", passed()},
+      {"expectations", expectations},
+      {"faults", applied_faults_},
+      {"metrics", metrics},
+  };
+}
+
+}  // namespace sim

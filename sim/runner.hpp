@@ -1,0 +1,74 @@
+// Runs a validated scenario: builds the cluster, schedules its faults and
+// expectation checks, runs to `until` and reports a summary.
+//
+// Phases: the run applies the scenario's faults in order; "by T" expectations
+// are evaluated at T; "always" expectations are watched by checkers for the
+// whole run and report the first violation with its time and trace position.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/protocols.hpp"
+#include "sim/scenario.hpp"
+#include "sim/simulation.hpp"
+
+namespace sim {
+
+struct ExpectationResult {
+  std::string name;
+  bool pass = false;
+  bool evaluated = false;
+  std::string detail;
+  core::Time at = 0;
+  uint64_t trace_position = 0;
+};
+
+struct RunOptions {
+  std::optional<uint64_t> seed;        // default: the scenario's seed
+  std::optional<core::Time> until;     // default: the scenario's until
+  std::string trace_path;              // JSON Lines trace; empty = none
+};
+
+class Runner {
+ public:
+  Runner(const Scenario& scenario, const RunOptions& options);
+  ~Runner();
+
+  Simulation& sim() { return *sim_; }
+  Driver& driver() { return *driver_; }
+  const Scenario& scenario() const { return scenario_; }
+  core::Time until() const { return until_; }
+
+  // Runs to `t` (at most until()).
+  void run_until(core::Time t);
+  // Runs to until(), evaluates the expectations, commits the trace file.
+  void finish();
+  bool finished() const { return finished_; }
+
+  const std::vector<ExpectationResult>& results() const { return results_; }
+  bool passed() const;
+  nlohmann::json summary() const;
+
+  // Applies a fault now (also used by the Python layer).
+  void apply_fault(const Fault& f);
+
+ private:
+  std::vector<core::NodeId> resolve(const Target& t, Fault::Kind action);
+
+  Scenario scenario_;
+  uint64_t seed_;
+  core::Time until_;
+  std::unique_ptr<Simulation> sim_;
+  std::unique_ptr<Driver> driver_;
+  std::unique_ptr<TraceWriter> writer_;
+  core::Rng fault_rng_;
+  std::vector<ExpectationResult> results_;
+  nlohmann::json applied_faults_ = nlohmann::json::array();
+  bool finished_ = false;
+};
+
+}  // namespace sim

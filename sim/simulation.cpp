@@ -1,0 +1,463 @@
+#include "sim/simulation.hpp"
+
+#include <cassert>
+#include <cinttypes>
+#include <cstdio>
+
+namespace sim {
+
+namespace {
+size_t type_index(uint16_t type) { return static_cast<size_t>(((type >> 8) & 3) << 8 | (type & 0xff)); }
+}  // namespace
+
+// ---------------------------------------------------------------- HostEnv
+
+core::Time Simulation::HostEnv::now() const { return sim_->hosts_[id_].clock.local(sim_->now_); }
+void Simulation::HostEnv::send(core::Message&& msg) { sim_->env_send(sim_->hosts_[id_], std::move(msg)); }
+core::TimerId Simulation::HostEnv::set_timer(core::Duration delay, uint64_t what) {
+  return sim_->env_set_timer(sim_->hosts_[id_], delay, what);
+}
+void Simulation::HostEnv::cancel_timer(core::TimerId id) { sim_->env_cancel_timer(id); }
+core::Rng& Simulation::HostEnv::rng() { return sim_->hosts_[id_].rng; }
+core::Storage& Simulation::HostEnv::storage() { return sim_->hosts_[id_].storage; }
+void Simulation::HostEnv::sync() { sim_->env_sync(sim_->hosts_[id_]); }
+void Simulation::HostEnv::record(const core::Record& r) { sim_->env_record(sim_->hosts_[id_], r); }
+
+// ---------------------------------------------------------------- building
+
+Simulation::Simulation(uint64_t seed) : seed_(seed), type_stats_(1024) {}
+Simulation::~Simulation() = default;
+
+core::NodeId Simulation::add_node(std::string name, uint32_t lan, NodeFactory factory) {
+  const core::NodeId id = static_cast<core::NodeId>(hosts_.size());
+  network_.add_host(id, lan);
+  Host h;
+  h.name = std::move(name);
+  h.lan = lan;
+  h.factory = std::move(factory);
+  h.env = std::make_unique<HostEnv>(this, id);
+  h.rng = core::Rng(core::derive_seed(seed_, core::kStreamNode, id));
+  h.link_rng = core::Rng(core::derive_seed(seed_, core::kStreamLink, id));
+  h.storage_rng = core::Rng(core::derive_seed(seed_, core::kStreamStorage, id));
+  hosts_.push_back(std::move(h));
+  return id;
+}
+
+void Simulation::set_storage_params(core::NodeId id, const StorageParams& params) {
+  hosts_[id].storage_params = params;
+}
+
+core::NodeId Simulation::find_node(const std::string& name) const {
+  for (core::NodeId i = 0; i < hosts_.size(); ++i)
+    if (hosts_[i].name == name) return i;
+  return core::kNoNode;
+}
+
+core::Env& Simulation::env(core::NodeId id) { return *hosts_[id].env; }
+
+void Simulation::start_all() {
+  for (core::NodeId i = 0; i < hosts_.size(); ++i)
+    if (!hosts_[i].booted) boot(i);
+}
+
+void Simulation::boot(core::NodeId id) {
+  Host& h = hosts_[id];
+  h.node = h.factory(id);
+  h.up = true;
+  h.paused = false;
+  h.booted = true;
+  h.node->start(*h.env);
+  for (Observer* o : observers_) o->after_event(now_, id);
+}
+
+// ---------------------------------------------------------------- lifecycle
+
+void Simulation::crash(core::NodeId id) {
+  Host& h = hosts_[id];
+  if (!h.up) return;
+  for (const Event& e : h.held) {
+    if (e.kind() == EventKind::kDeliver) {
+      drop(e.a, DropReason::kNodeDown);
+    } else if (e.kind() == EventKind::kDepart) {
+      drop(e.a, DropReason::kSenderDown);
+    } else if (e.kind() == EventKind::kTimer) {
+      TimerSlot& t = timers_[e.a];
+      t.state = TimerSlot::kFree;
+      ++t.gen;
+      t.next_free = timer_free_;
+      timer_free_ = e.a;
+    }
+  }
+  h.held.clear();
+  h.node.reset();
+  h.up = false;
+  h.paused = false;
+  ++h.incarnation;  // stale timers and held sends of the old process are skipped
+  h.storage.crash(h.storage_params.lose_unsynced_on_crash);
+  h.pending_syncs.clear();
+  h.sync_done_at = 0;
+  for (Observer* o : observers_) o->on_lifecycle(now_, id, "crash");
+}
+
+void Simulation::restart(core::NodeId id) {
+  if (hosts_[id].up) return;
+  boot(id);
+  for (Observer* o : observers_) o->on_lifecycle(now_, id, "restart");
+}
+
+void Simulation::pause(core::NodeId id) {
+  Host& h = hosts_[id];
+  if (!h.up || h.paused) return;
+  h.paused = true;
+  for (Observer* o : observers_) o->on_lifecycle(now_, id, "pause");
+}
+
+void Simulation::resume(core::NodeId id) {
+  Host& h = hosts_[id];
+  if (!h.up || !h.paused) return;
+  h.paused = false;
+  // Everything that waited runs now, in the order it arrived.
+  for (const Event& e : h.held) {
+    if (e.kind() == EventKind::kTimer) timers_[e.a].state = TimerSlot::kQueued;
+    queue_.push(now_, e.kind(), e.a, e.b);
+  }
+  h.held.clear();
+  for (Observer* o : observers_) o->on_lifecycle(now_, id, "resume");
+}
+
+void Simulation::set_clock_drift(core::NodeId id, int64_t drift_ppb) {
+  hosts_[id].clock.set_drift(drift_ppb, now_);
+  reschedule_timers(id);
+}
+
+void Simulation::jump_clock(core::NodeId id, core::Duration by) {
+  hosts_[id].clock.jump(by, now_);
+  reschedule_timers(id);
+}
+
+void Simulation::reschedule_timers(core::NodeId id) {
+  Host& h = hosts_[id];
+  for (uint32_t i = 0; i < timers_.size(); ++i) {
+    TimerSlot& t = timers_[i];
+    if (t.state != TimerSlot::kQueued || t.node != id || t.incarnation != h.incarnation) continue;
+    ++t.gen;  // the queued event goes stale; a new one takes its place
+    queue_.push(h.clock.global_for(t.local_deadline, now_), EventKind::kTimer, i, t.gen);
+  }
+}
+
+// ---------------------------------------------------------------- messages
+
+uint32_t Simulation::pool_alloc(core::Message&& m) {
+  uint32_t slot;
+  if (pool_free_ != UINT32_MAX) {
+    slot = pool_free_;
+    pool_free_ = pool_[slot].next_free;
+    pool_[slot].msg = std::move(m);
+  } else {
+    slot = static_cast<uint32_t>(pool_.size());
+    pool_.push_back(PoolSlot{std::move(m), UINT32_MAX, 0});
+  }
+  if (++pool_live_ > pool_peak_) pool_peak_ = pool_live_;
+  return slot;
+}
+
+void Simulation::pool_free(uint32_t slot) {
+  pool_[slot].msg.body = std::monostate{};  // releases any heap payload now
+  pool_[slot].next_free = pool_free_;
+  pool_free_ = slot;
+  --pool_live_;
+}
+
+void Simulation::drop(uint32_t slot, DropReason reason) {
+  const core::Message& m = pool_[slot].msg;
+  ++stats_.dropped;
+  ++stats_.dropped_by[static_cast<int>(reason)];
+  hash_.fold(TraceCode::kDrop, now_, (uint64_t{m.from} << 32) | m.to, m.type, static_cast<uint64_t>(reason));
+  if (writer_) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, R"({"t":%)" PRId64 R"(,"ev":"drop","from":"%s","to":"%s","type":"%s","reason":"%s"})",
+                  now_, hosts_[m.from].name.c_str(), hosts_[m.to].name.c_str(), core::message_type_name(m.type),
+                  drop_reason_name(reason));
+    write_line(buf);
+  }
+  pool_free(slot);
+}
+
+void Simulation::env_send(Host& h, core::Message&& m) {
+  m.from = static_cast<core::NodeId>(&h - hosts_.data());
+  if (m.to >= hosts_.size()) throw SimulationError("node " + h.name + " sent a message to unknown node id " + std::to_string(m.to));
+  ++stats_.sent;
+  TypeStats& ts = type_stats_[type_index(m.type)];
+  ts.type = m.type;
+  ++ts.sent;
+  ts.bytes += m.size_bytes;
+  const uint32_t slot = pool_alloc(std::move(m));
+  if (h.sync_done_at > now_) {
+    // Persist before send: the message leaves once the pending sync is done.
+    pool_[slot].incarnation = h.incarnation;
+    queue_.push(h.sync_done_at, EventKind::kDepart, slot, h.incarnation);
+    return;
+  }
+  transmit(slot);
+}
+
+void Simulation::transmit(uint32_t slot) {
+  const core::Message& m = pool_[slot].msg;
+  const Transit tr = network_.transmit(m.from, m.to, m.size_bytes, now_, hosts_[m.from].link_rng);
+  if (tr.drop != DropReason::kNone) {
+    drop(slot, tr.drop);
+    return;
+  }
+  queue_.push(tr.arrive, EventKind::kDeliver, slot, 0);
+  if (tr.duplicated) {
+    ++stats_.duplicated;
+    hash_.fold(TraceCode::kDuplicate, now_, (uint64_t{m.from} << 32) | m.to, m.type, static_cast<uint64_t>(tr.duplicate_arrive));
+    core::Message copy = pool_[slot].msg;
+    const uint32_t dup = pool_alloc(std::move(copy));
+    queue_.push(tr.duplicate_arrive, EventKind::kDeliver, dup, 1);
+  }
+}
+
+void Simulation::depart(const Event& e) {
+  Host& h = hosts_[pool_[e.a].msg.from];
+  if (e.b != h.incarnation) {
+    drop(e.a, DropReason::kSenderDown);
+    return;
+  }
+  if (h.paused) {
+    hold(h, e);
+    return;
+  }
+  transmit(e.a);
+}
+
+void Simulation::hold(Host& h, const Event& e) {
+  if (e.kind() == EventKind::kTimer) timers_[e.a].state = TimerSlot::kHeld;
+  h.held.push_back(e);
+}
+
+void Simulation::deliver(const Event& e) {
+  const core::Message& m = pool_[e.a].msg;
+  Host& h = hosts_[m.to];
+  if (network_.blocked(m.from, m.to)) {
+    drop(e.a, DropReason::kPartition);
+    return;
+  }
+  if (!h.up) {
+    drop(e.a, DropReason::kNodeDown);
+    return;
+  }
+  if (h.paused) {
+    hold(h, e);
+    return;
+  }
+  ++stats_.delivered;
+  ++type_stats_[type_index(m.type)].delivered;
+  hash_.fold(TraceCode::kDeliver, now_, (uint64_t{m.from} << 32) | m.to, m.type, m.size_bytes);
+  if (writer_) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, R"({"t":%)" PRId64 R"(,"ev":"deliver","from":"%s","to":"%s","type":"%s","size":%u})",
+                  now_, hosts_[m.from].name.c_str(), h.name.c_str(), core::message_type_name(m.type), m.size_bytes);
+    write_line(buf);
+  }
+  // The handler may send, which may grow the pool: take the message out first.
+  const core::Message msg = std::move(pool_[e.a].msg);
+  pool_free(e.a);
+  h.node->on_message(*h.env, msg);
+  if (!observers_.empty())
+    for (Observer* o : observers_) o->after_event(now_, msg.to);
+}
+
+// ---------------------------------------------------------------- timers
+
+core::TimerId Simulation::env_set_timer(Host& h, core::Duration delay, uint64_t what) {
+  if (delay < 0) delay = 0;
+  uint32_t slot;
+  if (timer_free_ != UINT32_MAX) {
+    slot = timer_free_;
+    timer_free_ = timers_[slot].next_free;
+  } else {
+    slot = static_cast<uint32_t>(timers_.size());
+    timers_.emplace_back();
+  }
+  TimerSlot& t = timers_[slot];
+  t.local_deadline = h.clock.local(now_) + delay;
+  t.what = what;
+  t.node = static_cast<core::NodeId>(&h - hosts_.data());
+  t.incarnation = h.incarnation;
+  t.state = TimerSlot::kQueued;
+  queue_.push(h.clock.global_for(t.local_deadline, now_), EventKind::kTimer, slot, t.gen);
+  return (uint64_t{t.gen} << 32) | (uint64_t{slot} + 1);
+}
+
+void Simulation::env_cancel_timer(core::TimerId id) {
+  if (id == 0) return;
+  const uint32_t slot = static_cast<uint32_t>(id & 0xffffffffu) - 1;
+  const uint32_t gen = static_cast<uint32_t>(id >> 32);
+  if (slot >= timers_.size()) return;
+  TimerSlot& t = timers_[slot];
+  if (t.gen != gen || t.state == TimerSlot::kFree) return;
+  if (t.state == TimerSlot::kHeld) {
+    // Remove it from the paused host's held list.
+    auto& held = hosts_[t.node].held;
+    for (size_t i = 0; i < held.size(); ++i)
+      if (held[i].kind() == EventKind::kTimer && held[i].a == slot) {
+        held.erase(held.begin() + static_cast<std::ptrdiff_t>(i));
+        break;
+      }
+  }
+  ++t.gen;
+  t.state = TimerSlot::kFree;
+  t.next_free = timer_free_;
+  timer_free_ = slot;
+}
+
+void Simulation::fire_timer(const Event& e) {
+  TimerSlot& t = timers_[e.a];
+  if (t.gen != e.b || t.state != TimerSlot::kQueued) return;  // cancelled or rescheduled
+  Host& h = hosts_[t.node];
+  if (t.incarnation != h.incarnation) {  // the process that set it crashed
+    ++t.gen;
+    t.state = TimerSlot::kFree;
+    t.next_free = timer_free_;
+    timer_free_ = e.a;
+    return;
+  }
+  if (h.paused) {
+    hold(h, e);
+    return;
+  }
+  const uint64_t what = t.what;
+  const core::NodeId node = t.node;
+  ++t.gen;
+  t.state = TimerSlot::kFree;
+  t.next_free = timer_free_;
+  timer_free_ = e.a;
+  hash_.fold(TraceCode::kTimer, now_, node, what, 0);
+  if (writer_) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, R"({"t":%)" PRId64 R"(,"ev":"timer","node":"%s","what":%)" PRIu64 "}", now_,
+                  h.name.c_str(), what);
+    write_line(buf);
+  }
+  h.node->on_timer(*h.env, what);
+  if (!observers_.empty())
+    for (Observer* o : observers_) o->after_event(now_, node);
+}
+
+// ---------------------------------------------------------------- storage
+
+void Simulation::env_sync(Host& h) {
+  const uint64_t seq = h.storage.last_write_seq();
+  if (seq <= h.storage.durable_seq() && h.pending_syncs.empty()) return;  // nothing to write
+  const core::Duration d = h.storage_params.sync_latency.sample(h.storage_rng);
+  if (d == 0 && h.pending_syncs.empty()) {
+    h.storage.mark_durable(seq);
+    return;
+  }
+  // Syncs complete in request order, like a single write-back queue.
+  core::Time done = now_ + d;
+  if (done < h.sync_done_at) done = h.sync_done_at;
+  h.sync_done_at = done;
+  h.pending_syncs.push_back({done, seq});
+  queue_.push(done, EventKind::kSyncDone, static_cast<uint32_t>(&h - hosts_.data()), h.incarnation);
+}
+
+void Simulation::sync_done(const Event& e) {
+  Host& h = hosts_[e.a];
+  if (e.b != h.incarnation || h.pending_syncs.empty()) return;
+  h.storage.mark_durable(h.pending_syncs.front().seq);
+  h.pending_syncs.erase(h.pending_syncs.begin());
+}
+
+// ---------------------------------------------------------------- records and trace
+
+void Simulation::env_record(Host& h, const core::Record& r) {
+  const core::NodeId id = static_cast<core::NodeId>(&h - hosts_.data());
+  hash_.fold(TraceCode::kRecord, now_, (uint64_t{id} << 16) | static_cast<uint64_t>(r.kind), r.a, r.b ^ (r.c * 0x9E3779B97F4A7C15ull));
+  if (writer_) {
+    const core::RecordInfo info = core::record_info(r.kind);
+    std::string line = "{\"t\":" + std::to_string(now_) + ",\"ev\":\"" + info.name + "\",\"node\":\"" + h.name + "\"";
+    const uint64_t vals[3] = {r.a, r.b, r.c};
+    for (int i = 0; i < 3; ++i)
+      if (info.fields[i]) line += std::string(",\"") + info.fields[i] + "\":" + std::to_string(vals[i]);
+    line += "}";
+    write_line(line);
+  }
+  for (Observer* o : observers_) o->on_record(now_, id, r);
+}
+
+void Simulation::trace_fault(const std::string& description, uint64_t code, uint64_t x, uint64_t y) {
+  hash_.fold(TraceCode::kFault, now_, code, x, y);
+  if (writer_) {
+    std::string esc;
+    for (char c : description) {
+      if (c == '"' || c == '\\') esc += '\\';
+      esc += c;
+    }
+    write_line("{\"t\":" + std::to_string(now_) + ",\"ev\":\"fault\",\"what\":\"" + esc + "\"}");
+  }
+}
+
+void Simulation::write_line(const std::string& s) { writer_->line(s); }
+
+// ---------------------------------------------------------------- control
+
+void Simulation::schedule(core::Time at, std::function<void()> action) {
+  if (at < now_) at = now_;
+  uint32_t idx;
+  if (!control_free_.empty()) {
+    idx = control_free_.back();
+    control_free_.pop_back();
+    controls_[idx] = std::move(action);
+  } else {
+    idx = static_cast<uint32_t>(controls_.size());
+    controls_.push_back(std::move(action));
+  }
+  queue_.push(at, EventKind::kControl, idx, 0);
+}
+
+bool Simulation::step() {
+  if (queue_.empty()) return false;
+  const Event e = queue_.pop();
+  if (e.time > now_) {
+    now_ = e.time;
+    same_time_events_ = 0;
+  } else if (++same_time_events_ > livelock_limit_) {
+    throw SimulationError("livelock: more than " + std::to_string(livelock_limit_) +
+                          " events without virtual time advancing, at t=" + format_duration(now_));
+  }
+  ++events_processed_;
+  switch (e.kind()) {
+    case EventKind::kDeliver: deliver(e); break;
+    case EventKind::kTimer: fire_timer(e); break;
+    case EventKind::kDepart: depart(e); break;
+    case EventKind::kSyncDone: sync_done(e); break;
+    case EventKind::kControl: {
+      std::function<void()> action = std::move(controls_[e.a]);
+      controls_[e.a] = nullptr;
+      control_free_.push_back(e.a);
+      action();
+      break;
+    }
+  }
+  return true;
+}
+
+void Simulation::run_until(core::Time t) {
+  while (!stop_ && !queue_.empty() && queue_.top().time <= t) step();
+  if (!stop_ && t > now_) now_ = t;
+}
+
+std::vector<TypeStats> Simulation::message_types() const {
+  std::vector<TypeStats> out;
+  for (const TypeStats& ts : type_stats_)
+    if (ts.sent || ts.delivered) out.push_back(ts);
+  return out;
+}
+
+size_t Simulation::engine_bytes() const {
+  return queue_.capacity() * sizeof(Event) + pool_.capacity() * sizeof(PoolSlot) + timers_.capacity() * sizeof(TimerSlot);
+}
+
+}  // namespace sim

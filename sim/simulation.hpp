@@ -1,0 +1,251 @@
+// One simulated cluster: the clock, the event queue, the hosts that run the
+// protocol nodes, the network, and the trace (DESIGN.md, sim/ layer).
+//
+// Ownership: a Simulation owns everything it runs; there are no globals, so
+// any number of simulations can live in one process (one thread each).
+//
+// Hot path: events are 24-byte records in a 4-ary heap; messages live in a
+// pool and are referenced by index; nodes are in a vector indexed by id; the
+// trace hash folds fixed-size records. Text is formatted only when a trace
+// writer is attached. Control actions (faults, workload, checks) are the only
+// std::function calls, and they are rare.
+//
+// Time: now() is global virtual time. Each node sees its own local clock
+// (drift, jumps) through core::Env::now(); its timers run on that clock.
+//
+// Node lifecycle: boot -> up; crash -> down (volatile state, timers and
+// unsent messages gone; storage kept, minus unsynced writes when the node's
+// StorageParams say so); restart -> a fresh node object started on the old
+// storage; pause -> timers and inbound messages are held in order until
+// resume, when they run at once (the clock keeps running meanwhile).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/env.hpp"
+#include "core/message.hpp"
+#include "sim/clock.hpp"
+#include "sim/distribution.hpp"
+#include "sim/event_queue.hpp"
+#include "sim/network.hpp"
+#include "sim/trace.hpp"
+
+namespace sim {
+
+class SimulationError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct StorageParams {
+  Distribution sync_latency = Distribution::constant(0);  // like fsync
+  bool lose_unsynced_on_crash = false;
+};
+
+using NodeFactory = std::function<std::unique_ptr<core::Node>(core::NodeId)>;
+
+// Watches a run (checkers, metrics). Called synchronously; must not mutate the
+// simulation from on_record/after_event.
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  virtual void on_record(core::Time /*now*/, core::NodeId /*node*/, const core::Record& /*r*/) {}
+  // After every event that ran protocol code on `node`.
+  virtual void after_event(core::Time /*now*/, core::NodeId /*node*/) {}
+  // After a fault changed a node's lifecycle (crash/restart/pause/resume).
+  virtual void on_lifecycle(core::Time /*now*/, core::NodeId /*node*/, const char* /*what*/) {}
+};
+
+struct MessageStats {
+  uint64_t sent = 0;
+  uint64_t delivered = 0;
+  uint64_t dropped = 0;
+  uint64_t duplicated = 0;
+  uint64_t dropped_by[6] = {0, 0, 0, 0, 0, 0};  // indexed by DropReason
+};
+
+struct TypeStats {
+  uint16_t type = 0;
+  uint64_t sent = 0;
+  uint64_t delivered = 0;
+  uint64_t bytes = 0;
+};
+
+class Simulation {
+ public:
+  explicit Simulation(uint64_t seed);
+  ~Simulation();
+  Simulation(const Simulation&) = delete;
+  Simulation& operator=(const Simulation&) = delete;
+
+  uint64_t seed() const { return seed_; }
+  Network& network() { return network_; }
+
+  // --- building ---
+  // Adds a node on LAN `lan` (add LANs to network() first). Ids are dense.
+  core::NodeId add_node(std::string name, uint32_t lan, NodeFactory factory);
+  void set_storage_params(core::NodeId id, const StorageParams& params);
+  // Boots every node that is not up yet, in id order, at the current time.
+  void start_all();
+
+  uint32_t node_count() const { return static_cast<uint32_t>(hosts_.size()); }
+  const std::string& node_name(core::NodeId id) const { return hosts_[id].name; }
+  // kNoNode when unknown.
+  core::NodeId find_node(const std::string& name) const;
+
+  // --- faults and lifecycle (call between events or from control actions) ---
+  void crash(core::NodeId id);
+  void restart(core::NodeId id);
+  void pause(core::NodeId id);
+  void resume(core::NodeId id);
+  void set_clock_drift(core::NodeId id, int64_t drift_ppb);
+  void jump_clock(core::NodeId id, core::Duration by);
+  bool is_up(core::NodeId id) const { return hosts_[id].up; }
+  bool is_paused(core::NodeId id) const { return hosts_[id].paused; }
+  core::Time local_time(core::NodeId id) const { return hosts_[id].clock.local(now_); }
+
+  // The node object, nullptr while crashed. Use with env(id) to call a
+  // protocol's API (client requests, membership changes) between events.
+  core::Node* node(core::NodeId id) { return hosts_[id].node.get(); }
+  core::Env& env(core::NodeId id);
+  core::Storage& storage(core::NodeId id) { return hosts_[id].storage; }
+
+  // Records a fault (or any world change made by the caller) in the trace.
+  void trace_fault(const std::string& description, uint64_t code, uint64_t x, uint64_t y);
+
+  // --- control ---
+  // Runs `action` at virtual time `at` (>= now()).
+  void schedule(core::Time at, std::function<void()> action);
+  // Processes the next event; false when there is none.
+  bool step();
+  // Processes every event with time <= t, then sets now() to t (or stops
+  // early after stop()).
+  void run_until(core::Time t);
+  void stop() { stop_ = true; }
+  bool stopped() const { return stop_; }
+  core::Time now() const { return now_; }
+  // A loop of events without time advancing this long is reported as a livelock.
+  void set_livelock_limit(uint64_t events) { livelock_limit_ = events; }
+
+  // --- results ---
+  uint64_t trace_hash() const { return hash_.value(); }
+  uint64_t trace_events() const { return hash_.events(); }
+  uint64_t events_processed() const { return events_processed_; }
+  const MessageStats& messages() const { return stats_; }
+  std::vector<TypeStats> message_types() const;
+  size_t inflight_messages() const { return pool_live_; }
+  size_t peak_inflight_messages() const { return pool_peak_; }
+  // Bytes held by the event queue and message pool (capacity, not size).
+  size_t engine_bytes() const;
+  static constexpr size_t bytes_per_inflight_message() { return sizeof(PoolSlot) + sizeof(Event); }
+
+  void set_trace_writer(TraceWriter* writer) { writer_ = writer; }
+  void add_observer(Observer* o) { observers_.push_back(o); }
+
+ private:
+  struct Host;
+  // The core::Env of one host: forwards to the simulation.
+  class HostEnv final : public core::Env {
+   public:
+    HostEnv(Simulation* sim, core::NodeId id) : sim_(sim), id_(id) {}
+    core::NodeId self() const override { return id_; }
+    core::Time now() const override;
+    void send(core::Message&& msg) override;
+    core::TimerId set_timer(core::Duration delay, uint64_t what) override;
+    void cancel_timer(core::TimerId id) override;
+    core::Rng& rng() override;
+    core::Storage& storage() override;
+    void sync() override;
+    void record(const core::Record& r) override;
+
+   private:
+    Simulation* sim_;
+    core::NodeId id_;
+  };
+  struct PendingSync {
+    core::Time done;
+    uint64_t seq;
+  };
+  struct Host {
+    std::string name;
+    uint32_t lan = 0;
+    NodeFactory factory;
+    std::unique_ptr<core::Node> node;
+    std::unique_ptr<HostEnv> env;
+    core::Storage storage;
+    StorageParams storage_params;
+    LocalClock clock;
+    core::Rng rng;          // the node's protocol stream
+    core::Rng link_rng;     // network draws for what this host sends
+    core::Rng storage_rng;  // fsync latency draws
+    bool up = false;
+    bool paused = false;
+    bool booted = false;
+    uint32_t incarnation = 0;
+    core::Time sync_done_at = 0;
+    std::vector<PendingSync> pending_syncs;
+    std::vector<Event> held;  // events waiting while paused, in arrival order
+  };
+  struct PoolSlot {
+    core::Message msg;
+    uint32_t next_free;
+    uint32_t incarnation;  // of the sender, for messages held until a sync
+  };
+  struct TimerSlot {
+    core::Time local_deadline = 0;
+    uint64_t what = 0;
+    core::NodeId node = 0;
+    uint32_t gen = 1;
+    uint32_t incarnation = 0;
+    uint32_t next_free = UINT32_MAX;
+    enum State : uint8_t { kFree, kQueued, kHeld } state = kFree;
+  };
+  uint32_t pool_alloc(core::Message&& m);
+  void pool_free(uint32_t slot);
+  void transmit(uint32_t slot);
+  void deliver(const Event& e);
+  void fire_timer(const Event& e);
+  void depart(const Event& e);
+  void sync_done(const Event& e);
+  void hold(Host& h, const Event& e);
+  void boot(core::NodeId id);
+  void reschedule_timers(core::NodeId id);
+  void drop(uint32_t slot, DropReason reason);
+  void write_line(const std::string& s);
+
+  // HostEnv entry points.
+  void env_send(Host& h, core::Message&& m);
+  core::TimerId env_set_timer(Host& h, core::Duration delay, uint64_t what);
+  void env_cancel_timer(core::TimerId id);
+  void env_sync(Host& h);
+  void env_record(Host& h, const core::Record& r);
+
+  uint64_t seed_;
+  core::Time now_ = 0;
+  EventQueue queue_;
+  Network network_;
+  std::vector<Host> hosts_;
+  std::vector<PoolSlot> pool_;
+  uint32_t pool_free_ = UINT32_MAX;
+  size_t pool_live_ = 0, pool_peak_ = 0;
+  std::vector<TimerSlot> timers_;
+  uint32_t timer_free_ = UINT32_MAX;
+  std::vector<std::function<void()>> controls_;
+  std::vector<uint32_t> control_free_;
+  TraceHash hash_;
+  MessageStats stats_;
+  std::vector<TypeStats> type_stats_;  // indexed by ((type >> 8) & 3) << 8 | (type & 0xff)
+  TraceWriter* writer_ = nullptr;
+  std::vector<Observer*> observers_;
+  uint64_t events_processed_ = 0;
+  uint64_t livelock_limit_ = 50'000'000;
+  uint64_t same_time_events_ = 0;
+  bool stop_ = false;
+};
+
+}  // namespace sim

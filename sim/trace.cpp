@@ -1,0 +1,60 @@
+#include "sim/trace.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+namespace sim {
+
+std::string hex16(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+TraceWriter::TraceWriter(std::string path) : path_(std::move(path)), partial_(path_ + ".partial") {
+  file_ = std::fopen(partial_.c_str(), "wb");
+  if (!file_) throw std::runtime_error("cannot open trace file '" + partial_ + "': " + std::strerror(errno));
+}
+
+TraceWriter::~TraceWriter() {
+  if (file_) std::fclose(file_);
+  if (!committed_) std::remove(partial_.c_str());
+}
+
+void TraceWriter::line(const std::string& json_object) {
+  std::fwrite(json_object.data(), 1, json_object.size(), file_);
+  std::fputc('\n', file_);
+}
+
+void TraceWriter::commit() {
+  const bool ok = std::fflush(file_) == 0 && !std::ferror(file_);
+  std::fclose(file_);
+  file_ = nullptr;
+  if (!ok) throw std::runtime_error("writing trace file '" + partial_ + "' failed");
+  if (std::rename(partial_.c_str(), path_.c_str()) != 0)
+    throw std::runtime_error("cannot rename '" + partial_ + "' to '" + path_ + "': " + std::strerror(errno));
+  committed_ = true;
+}
+
+TraceDiff diff_traces(const std::string& path_a, const std::string& path_b) {
+  std::ifstream a(path_a), b(path_b);
+  if (!a) throw std::runtime_error("cannot read trace '" + path_a + "'");
+  if (!b) throw std::runtime_error("cannot read trace '" + path_b + "'");
+  TraceDiff d;
+  std::string la, lb;
+  for (uint64_t n = 1;; ++n) {
+    const bool ga = static_cast<bool>(std::getline(a, la));
+    const bool gb = static_cast<bool>(std::getline(b, lb));
+    if (!ga && !gb) return d;
+    if (ga != gb || la != lb) {
+      d.line = n;
+      d.left = ga ? la : "<end of trace>";
+      d.right = gb ? lb : "<end of trace>";
+      return d;
+    }
+  }
+}
+
+}  // namespace sim

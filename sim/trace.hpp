@@ -1,0 +1,91 @@
+// The run's fingerprint and its optional event log.
+//
+// TraceHash folds fixed-size binary records of everything the protocols and the
+// world did (deliveries, drops, duplicates, fired timers, protocol records,
+// faults) into a rolling 64-bit hash. It is always on and costs a few
+// multiplies per event; it never formats text.
+//
+// TraceWriter writes the same events as JSON Lines when a trace file is asked
+// for. It writes to "<path>.partial" and renames to <path> only when the run
+// finishes (commit()), so an interrupted run never leaves a file that looks
+// complete. Whether a writer is attached never changes the hash (rule 6).
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace sim {
+
+// Trace event codes folded into the hash. Stable: changing them changes every
+// golden hash.
+enum class TraceCode : uint64_t {
+  kDeliver = 1,
+  kDrop = 2,
+  kDuplicate = 3,
+  kTimer = 4,
+  kRecord = 5,
+  kFault = 6,
+  kClient = 7,
+};
+
+class TraceHash {
+ public:
+  void fold(uint64_t w) {
+    h_ ^= w * 0x9E3779B97F4A7C15ull;
+    h_ = ((h_ << 29) | (h_ >> 35)) * 0xBF58476D1CE4E5B9ull;
+  }
+  void fold(TraceCode c, int64_t time, uint64_t x, uint64_t y, uint64_t z) {
+    fold(static_cast<uint64_t>(c));
+    fold(static_cast<uint64_t>(time));
+    fold(x);
+    fold(y);
+    fold(z);
+    ++events_;
+  }
+  // Final value: one more avalanche so that short traces differ in every bit.
+  uint64_t value() const {
+    uint64_t z = h_ ^ (events_ * 0x94D049BB133111EBull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  uint64_t events() const { return events_; }
+
+ private:
+  uint64_t h_ = 0x243F6A8885A308D3ull;
+  uint64_t events_ = 0;
+};
+
+std::string hex16(uint64_t v);
+
+class TraceWriter {
+ public:
+  // Opens "<path>.partial"; throws std::runtime_error if it cannot.
+  explicit TraceWriter(std::string path);
+  ~TraceWriter();  // removes the partial file unless commit() was called
+  TraceWriter(const TraceWriter&) = delete;
+  TraceWriter& operator=(const TraceWriter&) = delete;
+
+  // Writes one line (the caller passes a complete JSON object, no newline).
+  void line(const std::string& json_object);
+  // Flushes, closes and renames to the final path; throws on I/O failure.
+  void commit();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::string partial_;
+  std::FILE* file_ = nullptr;
+  bool committed_ = false;
+};
+
+// Compares two JSON Lines traces; returns the 1-based number of the first line
+// that differs (0 when identical) and fills the two differing lines.
+struct TraceDiff {
+  uint64_t line = 0;
+  std::string left, right;
+};
+TraceDiff diff_traces(const std::string& path_a, const std::string& path_b);
+
+}  // namespace sim
