@@ -62,8 +62,9 @@ bool parse_duration(const std::string& text, core::Duration& out) {
   int64_t whole = 0;
   size_t digits = 0;
   while (i < n && text[i] >= '0' && text[i] <= '9') {
-    if (whole > (INT64_MAX - 9) / 10) return false;
-    whole = whole * 10 + (text[i] - '0');
+    const int digit = text[i] - '0';
+    if (whole > (INT64_MAX - digit) / 10) return false;
+    whole = whole * 10 + digit;
     ++i;
     ++digits;
   }

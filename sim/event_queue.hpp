@@ -19,7 +19,7 @@ namespace sim {
 
 enum class EventKind : uint8_t {
   kDeliver = 1,  // a = message slot
-  kTimer = 2,    // a = timer slot, b = timer generation
+  kTimer = 2,    // a = timer slot, b = the slot's event epoch
   kDepart = 3,   // a = message slot, held until a sync completed
   kSyncDone = 4, // a = node, b = incarnation
   kControl = 5,  // a = control action index

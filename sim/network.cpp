@@ -153,7 +153,11 @@ const std::vector<uint32_t>& Network::route_from(core::NodeId src) {
     const bool wan = l.wan;
     const uint32_t u = wan ? H + l.u : l.u;
     const uint32_t v = H + l.v;
-    const double w = 1.0 + l.params.latency.mean_ns() + (wan ? lans_[l.v].params.latency.mean_ns() : 0.0);
+    // A WAN link carries half the mean latency of each LAN it joins: every
+    // transit LAN is then counted once whichever way its links were declared,
+    // and the halves of the two end LANs are the same for every path.
+    const double w = 1.0 + l.params.latency.mean_ns() +
+                     (wan ? (lans_[l.u].params.latency.mean_ns() + lans_[l.v].params.latency.mean_ns()) / 2.0 : 0.0);
     boost::add_edge(u, v, EdgeProps{w, i, l.up}, g);
   }
   boost::filtered_graph<Graph, UpOnly> fg(g, UpOnly{&g});

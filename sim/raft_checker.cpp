@@ -30,7 +30,10 @@ std::string RaftChecker::summary() const {
   if (!violation_) return "ok";
   const RaftViolation& v = *violation_;
   std::string nodes;
-  for (core::NodeId id : v.nodes) nodes += (nodes.empty() ? "" : ",") + n(id);
+  for (core::NodeId id : v.nodes) {
+    if (!nodes.empty()) nodes += ',';
+    nodes += n(id);
+  }
   return v.property + " violated at t=" + n(static_cast<uint64_t>(v.time_ns)) + "ns event=" + n(v.event_seq) +
          " nodes=[" + nodes + "] term=" + n(v.term) + " index=" + n(v.index) + ": " + v.description;
 }

@@ -651,9 +651,11 @@ struct Parser {
   // already down, a restart of one that is up, a resume without a pause, two
   // faults on one node at the same instant. Selectors are resolved at run
   // time and are not checked here (a selector that matches nothing is a no-op
-  // recorded in the trace).
+  // recorded in the trace); after a lifecycle fault with a selector, the
+  // state of every node it could have touched is unknown until a named crash
+  // or restart sets it again, so "crash all" then "restart s1" is accepted.
   void fault_consistency() {
-    enum State { kUp, kDown, kPaused };
+    enum State { kUp, kDown, kPaused, kUnknown };
     std::map<core::NodeId, State> state;
     std::map<std::pair<core::Time, core::NodeId>, std::string> at_instant;
     bool partitioned = false;
@@ -667,10 +669,19 @@ struct Parser {
         if (!partitioned) c.error(f.path, "heal without an earlier partition, isolate or block: nothing to heal");
         partitioned = false;
       }
-      if (f.target.kind != Target::Kind::kNames) continue;
       const bool lifecycle = f.kind == Fault::Kind::kCrash || f.kind == Fault::Kind::kRestart ||
                              f.kind == Fault::Kind::kPause || f.kind == Fault::Kind::kResume;
       if (!lifecycle) continue;
+      if (f.target.kind != Target::Kind::kNames) {
+        using K = Target::Kind;
+        const K k = f.target.kind;
+        const bool servers = k != K::kRandomClient && k != K::kAllClients;
+        const bool clients = k == K::kRandomClient || k == K::kAllClients || k == K::kRandomNode || k == K::kAll ||
+                             k == K::kAllCrashed || k == K::kAllPaused;
+        for (core::NodeId n = 0; n < s.nodes.size(); ++n)
+          if (s.nodes[n].server ? servers : clients) state[n] = kUnknown;
+        continue;
+      }
       for (core::NodeId n : f.target.nodes) {
         const std::string& name = s.nodes[n].name;
         auto [it, fresh] = at_instant.emplace(std::make_pair(f.at, n), f.path);
@@ -678,6 +689,11 @@ struct Parser {
           c.error(f.path, "contradicts " + it->second + ": both act on \"" + name + "\" at " + format_duration(f.at) +
                               " (give them different times)");
         State& st = state.emplace(n, kUp).first->second;
+        if (st == kUnknown) {
+          if (f.kind == Fault::Kind::kCrash) st = kDown;
+          if (f.kind == Fault::Kind::kRestart) st = kUp;
+          continue;
+        }
         switch (f.kind) {
           case Fault::Kind::kCrash:
             if (st == kDown) c.error(f.path, "\"" + name + "\" is already crashed at " + format_duration(f.at));

@@ -84,6 +84,7 @@ void Simulation::crash(core::NodeId id) {
       TimerSlot& t = timers_[e.a];
       t.state = TimerSlot::kFree;
       ++t.gen;
+      ++t.epoch;
       t.next_free = timer_free_;
       timer_free_ = e.a;
     }
@@ -140,8 +141,8 @@ void Simulation::reschedule_timers(core::NodeId id) {
   for (uint32_t i = 0; i < timers_.size(); ++i) {
     TimerSlot& t = timers_[i];
     if (t.state != TimerSlot::kQueued || t.node != id || t.incarnation != h.incarnation) continue;
-    ++t.gen;  // the queued event goes stale; a new one takes its place
-    queue_.push(h.clock.global_for(t.local_deadline, now_), EventKind::kTimer, i, t.gen);
+    ++t.epoch;  // the queued event goes stale; a new one takes its place (the TimerId stays valid)
+    queue_.push(h.clock.global_for(t.local_deadline, now_), EventKind::kTimer, i, t.epoch);
   }
 }
 
@@ -286,7 +287,7 @@ core::TimerId Simulation::env_set_timer(Host& h, core::Duration delay, uint64_t 
   t.node = static_cast<core::NodeId>(&h - hosts_.data());
   t.incarnation = h.incarnation;
   t.state = TimerSlot::kQueued;
-  queue_.push(h.clock.global_for(t.local_deadline, now_), EventKind::kTimer, slot, t.gen);
+  queue_.push(h.clock.global_for(t.local_deadline, now_), EventKind::kTimer, slot, t.epoch);
   return (uint64_t{t.gen} << 32) | (uint64_t{slot} + 1);
 }
 
@@ -307,6 +308,7 @@ void Simulation::env_cancel_timer(core::TimerId id) {
       }
   }
   ++t.gen;
+  ++t.epoch;
   t.state = TimerSlot::kFree;
   t.next_free = timer_free_;
   timer_free_ = slot;
@@ -314,10 +316,11 @@ void Simulation::env_cancel_timer(core::TimerId id) {
 
 void Simulation::fire_timer(const Event& e) {
   TimerSlot& t = timers_[e.a];
-  if (t.gen != e.b || t.state != TimerSlot::kQueued) return;  // cancelled or rescheduled
+  if (t.epoch != e.b || t.state != TimerSlot::kQueued) return;  // cancelled or rescheduled
   Host& h = hosts_[t.node];
   if (t.incarnation != h.incarnation) {  // the process that set it crashed
     ++t.gen;
+    ++t.epoch;
     t.state = TimerSlot::kFree;
     t.next_free = timer_free_;
     timer_free_ = e.a;
@@ -330,6 +333,7 @@ void Simulation::fire_timer(const Event& e) {
   const uint64_t what = t.what;
   const core::NodeId node = t.node;
   ++t.gen;
+  ++t.epoch;
   t.state = TimerSlot::kFree;
   t.next_free = timer_free_;
   timer_free_ = e.a;

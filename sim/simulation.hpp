@@ -200,7 +200,8 @@ class Simulation {
     core::Time local_deadline = 0;
     uint64_t what = 0;
     core::NodeId node = 0;
-    uint32_t gen = 1;
+    uint32_t gen = 1;    // identity of the armed timer, part of its TimerId; bumped when the slot is freed
+    uint32_t epoch = 1;  // generation of its queued event; bumped when freed and on every reschedule
     uint32_t incarnation = 0;
     uint32_t next_free = UINT32_MAX;
     enum State : uint8_t { kFree, kQueued, kHeld } state = kFree;

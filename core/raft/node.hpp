@@ -1,0 +1,291 @@
+// core::raft::Node: one Raft server with hashicorp/raft's behaviour as Consul
+// uses it (reference/raft.md §2): pre-vote, leader stickiness, lease-based
+// step-down, randomized timers not reset by heartbeats, pipelined
+// replication, snapshots with trailing logs, single-server membership changes
+// and leadership transfer. Deviations from hashicorp/raft are marked
+// "Deviation:" in node.cpp.
+//
+// Ownership and threading: the host owns the Node and calls start() on every
+// boot, then on_message()/on_timer() and the client API one at a time, each
+// with the node's Env. The Env pointer is only used during such a call. The
+// Node owns its StateMachine.
+//
+// Durability: term, vote, log entries and the snapshot live in
+// env.storage() under "raft/..." keys; a change is followed by env.sync()
+// before any message that depends on it is sent (Env's ordering rule). The
+// leader counts its own log toward a commit quorum only once the write is
+// durable (storage().durable_seq()), as hashicorp's leader does after
+// StoreLogs returns. start() rebuilds all state from storage.
+//
+// Invariants (checked by assertions): commit_index() <= last_log_index();
+// last_applied() <= commit_index(); snapshot_index() <= last_applied();
+// the in-memory log holds every index in [first_log_index(), last_log_index()].
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <utility>
+#include <string>
+#include <vector>
+
+#include "core/env.hpp"
+#include "core/raft/config.hpp"
+#include "core/raft/configuration.hpp"
+#include "core/raft/messages.hpp"
+#include "core/raft/state_machine.hpp"
+
+namespace core::raft {
+
+enum class Role : uint8_t { kFollower = 0, kCandidate = 1, kLeader = 2, kShutdown = 3 };
+const char* role_name(Role r);
+
+// Value c of a failed kRaftClientDone record {request, 0, code}.
+enum ClientError : uint64_t {
+  kOk = 0,
+  // Leadership was lost before the entry was applied here. The entry may
+  // still commit under a later leader: the outcome is UNKNOWN (hashicorp
+  // ErrLeadershipLost), not "did not happen".
+  kLeadershipLost = 1,
+};
+
+// Immediate answer of a client call. When ok(), the outcome arrives later as a
+// kRaftClientDone record (and a Completion, when collected).
+struct Proposal {
+  std::string error;  // empty when accepted
+  uint64_t index = 0;
+  uint64_t term = 0;
+  bool ok() const { return error.empty(); }
+};
+
+struct Completion {
+  uint64_t request_id = 0;
+  uint64_t index = 0;  // 0 on failure
+  uint64_t term = 0;
+  ClientError error = kOk;
+  std::string result;  // StateMachine::apply's result (commands only)
+};
+
+// What checkers see of a log entry.
+struct EntryInfo {
+  uint64_t index = 0;
+  uint64_t term = 0;
+  EntryType type = EntryType::kCommand;
+  uint64_t hash = 0;  // entry_hash(type, data)
+};
+
+// Timer kinds, in the high 32 bits of the `what` handed to Env::set_timer; the
+// low 32 bits hold a peer id for per-peer timers.
+enum TimerKind : uint64_t {
+  kTimerElection = 1,   // follower heartbeat timer / candidate election timer
+  kTimerCommit = 2,     // leader: replication trigger every [CT, 2CT)
+  kTimerLease = 3,      // leader: checkLeaderLease
+  kTimerHeartbeat = 4,  // leader: heartbeat to one peer
+  kTimerRetry = 5,      // leader: end of a peer's failure backoff
+  kTimerRpc = 6,        // leader: deadline of a peer's oldest in-flight RPC
+  kTimerSnapshot = 7,   // every [SI, 2SI): snapshot if over the threshold
+  kTimerTransfer = 8,   // leadership transfer deadline
+};
+// "election", "heartbeat/2", ... for transcripts.
+std::string timer_name(uint64_t what);
+
+class Node : public core::Node {
+ public:
+  Node(Config config, std::unique_ptr<StateMachine> sm);
+
+  // Configuration written at index 1, term 1 on the first boot with empty
+  // storage (hashicorp BootstrapCluster). Call before start(); ignored when
+  // storage already holds Raft state. A server that joins later is started
+  // without one and waits to be contacted.
+  void set_bootstrap(Configuration c) { bootstrap_ = std::move(c); }
+
+  void start(Env& env) override;
+  void on_message(Env& env, const Message& msg) override;
+  void on_timer(Env& env, uint64_t what) override;
+
+  // ---- client API (leader only; otherwise an immediate error) ----
+  Proposal propose(Env& env, uint64_t request_id, std::string data);
+  // Membership changes: prev_index != 0 must equal the latest configuration's
+  // index. One uncommitted change at a time, and only once the leader has
+  // committed an entry of its own term.
+  Proposal add_voter(Env& env, uint64_t request_id, NodeId id, uint64_t prev_index);
+  Proposal add_nonvoter(Env& env, uint64_t request_id, NodeId id, uint64_t prev_index);
+  Proposal demote_voter(Env& env, uint64_t request_id, NodeId id, uint64_t prev_index);
+  Proposal remove_server(Env& env, uint64_t request_id, NodeId id, uint64_t prev_index);
+  // To `target`, or to the most up-to-date voter when kNoNode. Empty string
+  // when started; the outcome shows as role/leader records (and a
+  // kRaftTransfer record).
+  std::string transfer_leadership(Env& env, NodeId target = kNoNode);
+  // Takes a snapshot now if anything was applied since the last one.
+  void take_snapshot(Env& env);
+
+  // Completions are queued only when enabled; the host drains them.
+  void set_collect_completions(bool on) { collect_completions_ = on; }
+  std::vector<Completion> take_completions() { return std::exchange(completions_, {}); }
+
+  // ---- accessors ----
+  const Config& config() const { return cfg_; }
+  Role role() const { return role_; }
+  uint64_t term() const { return term_; }
+  NodeId leader() const { return leader_; }
+  NodeId voted_for() const { return vote_term_ == term_ ? voted_for_ : kNoNode; }
+  uint64_t commit_index() const { return commit_; }
+  uint64_t last_applied() const { return applied_; }
+  uint64_t first_log_index() const { return first_index_; }
+  uint64_t last_log_index() const { return log_.empty() ? snapshot_index_ : log_.back().index; }
+  uint64_t last_log_term() const { return term_at(last_log_index()); }
+  // 0 when index is 0, compacted away, or beyond the log.
+  uint64_t term_at(uint64_t index) const;
+  std::optional<EntryInfo> entry_info(uint64_t index) const;
+  const Entry* entry(uint64_t index) const;
+  uint64_t snapshot_index() const { return snapshot_index_; }
+  uint64_t snapshot_term() const { return snapshot_term_; }
+  const Configuration& latest_configuration() const;
+  uint64_t latest_configuration_index() const;
+  const Configuration& committed_configuration() const;
+  uint64_t committed_configuration_index() const;
+  Time last_contact() const { return last_contact_; }
+  bool leadership_transfer_in_progress() const { return transfer_target_ != kNoNode; }
+  const StateMachine& state_machine() const { return *sm_; }
+  // Leader only: a follower's replication progress (0 when unknown).
+  uint64_t match_index(NodeId peer) const;
+  uint64_t next_index(NodeId peer) const;
+
+ private:
+  struct Peer {
+    uint64_t next = 1;
+    uint64_t match = 0;
+    bool pipeline = false;  // matched: several AppendEntries may be in flight
+    bool backing_off = false;
+    uint64_t failures = 0;
+    Time last_contact = 0;
+    // Requests (seq, send time) whose answer we wait for, oldest first.
+    std::deque<std::pair<uint64_t, Time>> inflight;
+    TimerId hb_timer = 0;
+    TimerId retry_timer = 0;
+    TimerId rpc_timer = 0;
+  };
+
+  Env& env() { return *env_; }
+  void send(NodeId to, uint16_t type, Msg&& m);
+  TimerId arm(Duration delay, TimerKind kind, NodeId peer = 0);
+  void disarm(TimerId& id);
+  Duration random_timeout(Duration min);  // uniform [min, 2min)
+  void record(RecordKind kind, uint64_t a, uint64_t b = 0, uint64_t c = 0);
+
+  // persistence
+  void load();
+  void persist_term_vote();
+  void persist_entries(size_t from_pos);
+  void truncate_from(uint64_t index);
+  void compact_through(uint64_t index);
+  void persist_snapshot();
+
+  // roles
+  void set_term(uint64_t term);
+  void set_leader(NodeId id);
+  void set_role(Role r);
+  void step_down(uint64_t new_term);
+  void become_follower();
+  void become_candidate(bool from_transfer);
+  void start_round();
+  void start_real_election();
+  void become_leader();
+  void arm_election_timer();
+  void leave_leader();
+
+  // handlers
+  void handle_request_vote(NodeId from, uint64_t seq, const RequestVote& m);
+  void handle_request_prevote(NodeId from, uint64_t seq, const RequestPreVote& m);
+  void handle_vote_resp(NodeId from, uint64_t seq, bool prevote, const VoteResp& m);
+  void handle_append_entries(NodeId from, uint64_t seq, const AppendEntries& m);
+  void handle_append_resp(NodeId from, uint64_t seq, const AppendEntriesResp& m);
+  void handle_install_snapshot(NodeId from, uint64_t seq, const InstallSnapshot& m);
+  void handle_install_resp(NodeId from, uint64_t seq, const InstallSnapshotResp& m);
+  void handle_timeout_now(NodeId from, uint64_t seq, const TimeoutNow& m);
+  void on_follower_timer();
+  void on_lease_timer();
+  bool log_ok(uint64_t last_index, uint64_t last_term) const;
+  // Accepts a message's term: steps down on a newer one. False when stale.
+  bool accept_leader_term(NodeId from, uint64_t term);
+
+  // leader
+  uint64_t leader_append(EntryType type, std::string data);
+  void replicate(NodeId id, bool force);
+  void replicate_all(bool force);
+  void send_append(NodeId id, Peer& p);
+  void send_snapshot(NodeId id, Peer& p);
+  void track_inflight(NodeId id, Peer& p, uint64_t seq);
+  void peer_failed(NodeId id, Peer& p);
+  void send_heartbeat(NodeId id);
+  void maybe_commit();
+  void sync_peers(bool probe_new);
+  Proposal change_configuration(uint64_t request_id, NodeId id, uint64_t prev_index, int op);
+  Proposal leader_check() const;
+  void maybe_send_timeout_now();
+  void end_transfer(uint64_t outcome);
+
+  // log / state machine
+  void append_local(Entry e);
+  void set_commit(uint64_t index);
+  void apply_committed();
+  void note_config_change();
+  const Configuration& config_at(uint64_t index, uint64_t* conf_index) const;
+
+  Config cfg_;
+  std::unique_ptr<StateMachine> sm_;
+  std::optional<Configuration> bootstrap_;
+  Env* env_ = nullptr;
+
+  // persistent (mirrors storage)
+  uint64_t term_ = 0;
+  uint64_t vote_term_ = 0;
+  NodeId voted_for_ = kNoNode;
+  std::deque<Entry> log_;  // indexes [first_index_, last_log_index()]
+  uint64_t first_index_ = 1;
+  uint64_t snapshot_index_ = 0;
+  uint64_t snapshot_term_ = 0;
+  uint64_t snapshot_conf_index_ = 0;
+  Configuration snapshot_conf_;
+  std::shared_ptr<const std::string> snapshot_data_;
+  std::map<uint64_t, Configuration> log_confs_;  // configuration entries with index > snapshot_conf_index_
+
+  // volatile
+  Role role_ = Role::kFollower;
+  NodeId leader_ = kNoNode;
+  uint64_t commit_ = 0;
+  uint64_t applied_ = 0;
+  Time last_contact_ = 0;
+  bool ever_contacted_ = false;
+  uint64_t seq_ = 0;
+  uint64_t last_recorded_conf_index_ = UINT64_MAX;
+  TimerId election_timer_ = 0;
+  TimerId snapshot_timer_ = 0;
+
+  // candidate
+  bool prevote_phase_ = false;
+  bool from_transfer_ = false;
+  uint64_t election_seq_ = 0;
+  std::set<NodeId> granted_;
+  std::set<NodeId> refused_;
+
+  // leader
+  std::map<NodeId, Peer> peers_;
+  uint64_t leader_start_index_ = 0;  // index of this term's no-op
+  std::deque<std::pair<uint64_t, uint64_t>> unsynced_;  // (index, storage write seq)
+  uint64_t self_durable_ = 0;
+  std::map<uint64_t, uint64_t> pending_;  // index -> request id
+  TimerId commit_timer_ = 0;
+  TimerId lease_timer_ = 0;
+  TimerId transfer_timer_ = 0;
+  NodeId transfer_target_ = kNoNode;
+  bool timeout_now_sent_ = false;
+
+  bool collect_completions_ = false;
+  std::vector<Completion> completions_;
+};
+
+}  // namespace core::raft
