@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <variant>
 
 #include "core/hb/messages.hpp"
@@ -15,12 +16,15 @@
 
 namespace core {
 
+// Small bodies (heartbeats) are held inline; Raft bodies, which carry log
+// entries, are shared and immutable once sent, so that a message in flight
+// costs a few dozen bytes and a duplicate costs a reference count.
 struct Message {
   NodeId from = kNoNode;  // filled in by the host on send
   NodeId to = kNoNode;
   uint16_t type = 0;
   uint32_t size_bytes = 0;
-  std::variant<std::monostate, hb::Msg, raft::Msg> body;
+  std::variant<std::monostate, hb::Msg, std::shared_ptr<const raft::Msg>> body;
 };
 
 // "hb.beat", "raft.append_entries", ...; "unknown" for an unknown code.

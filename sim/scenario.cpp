@@ -371,7 +371,8 @@ struct Parser {
       }
       return ok;
     }
-    c.error(path, std::string("expected a node name, a list of node names or a selector, got ") + type_word(j));
+    c.error(path, j.is_array() ? std::string("an empty list names no node (expected at least one node name)")
+                               : std::string("expected a node name, a list of node names or a selector, got ") + type_word(j));
     return false;
   }
 
@@ -527,6 +528,7 @@ struct Parser {
         c.error(ap, "give exactly one of \"groups\" (lists of nodes) or \"shape\" (random_halves, majorities_ring, bridge)");
         return;
       }
+      if (v.contains("node")) c.error(ap + ".node", "\"node\" is for \"isolate\"; a partition takes \"groups\" or a \"shape\"");
       if (v.contains("groups")) {
         f.kind = Fault::Kind::kPartitionGroups;
         const json& g = v["groups"];
@@ -562,7 +564,6 @@ struct Parser {
           c.error(ap + ".shape", "unknown shape \"" + f.shape + "\" (expected random_halves, majorities_ring or bridge)");
           return;
         }
-        if (v.contains("node")) c.error(ap + ".node", "\"node\" is for \"isolate\"; shapes choose nodes themselves");
         const size_t n = s.nodes.size();
         if (n < 3) c.error(ap + ".shape", "shape \"" + f.shape + "\" needs at least 3 nodes (cluster has " + std::to_string(n) + ")");
         f.description = "partition " + f.shape;

@@ -3,7 +3,9 @@
 // step-down, randomized timers not reset by heartbeats, pipelined
 // replication, snapshots with trailing logs, single-server membership changes
 // and leadership transfer. Deviations from hashicorp/raft are marked
-// "Deviation:" in node.cpp.
+// "Deviation:" in node*.cpp (node.cpp: roles and elections;
+// node_replication.cpp: AppendEntries, InstallSnapshot, commit and apply;
+// node_storage.cpp: durable state; node_client.cpp: client API).
 //
 // Ownership and threading: the host owns the Node and calls start() on every
 // boot, then on_message()/on_timer() and the client API one at a time, each

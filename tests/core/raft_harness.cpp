@@ -175,7 +175,7 @@ size_t Cluster::deliver(NodeId from, NodeId to, uint16_t type, bool drop, size_t
 }
 
 void Cluster::deliver_one(Queued q, bool drop) {
-  const auto& m = std::get<core::raft::Msg>(q.msg.body);
+  const auto& m = *std::get<std::shared_ptr<const core::raft::Msg>>(q.msg.body);
   const std::string desc = "n" + std::to_string(q.msg.from) + "->n" + std::to_string(q.msg.to) + " " +
                            core::raft::type_name(q.msg.type) + " " + core::raft::describe(m);
   Slot& dst = *slots_[q.msg.to];
@@ -247,7 +247,7 @@ void Cluster::print_queue() {
   if (queue_.empty()) print("(empty)");
   for (const auto& q : queue_) {
     print("n" + std::to_string(q.msg.from) + "->n" + std::to_string(q.msg.to) + " " +
-          core::raft::type_name(q.msg.type) + " " + core::raft::describe(std::get<core::raft::Msg>(q.msg.body)) +
+          core::raft::type_name(q.msg.type) + " " + core::raft::describe(*std::get<std::shared_ptr<const core::raft::Msg>>(q.msg.body)) +
           (deliverable(q) ? "" : " (waiting for sync)"));
   }
 }
@@ -292,15 +292,16 @@ void Cluster::crash(NodeId id, bool lose_unsynced) {
   std::erase_if(queue_, [&](const Queued& q) { return q.msg.from == id && !deliverable(q); });
   s.storage.crash(lose_unsynced);
   s.sync_target = 0;
-  s.node.reset();
+  // The Node object is kept: restart() calls start() on it again, as a host
+  // may, so start() must rebuild all state from storage.
   print("n" + std::to_string(id) + " crashed" + (lose_unsynced ? " (unsynced writes lost)" : ""));
   ++event_seq_;
   after_event();
 }
 
 void Cluster::restart(NodeId id) {
-  make_node(id);
   Slot& s = *slots_[id];
+  s.up = true;
   ++event_seq_;
   s.node->start(*s.env);
   after_event();
