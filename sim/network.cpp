@@ -104,6 +104,12 @@ void Network::refresh_fast_path() {
   for (uint32_t l = 0; l < lan_count(); ++l) lan_simple_[l] = lans_[l].params.simple();
 }
 
+void Network::configure_host(core::NodeId host, const LinkParams& params) {
+  Link& l = links_[host_access_[host]];
+  l.params = l.configured = params;
+  refresh_fast_path();
+}
+
 void Network::degrade_host(core::NodeId host, const LinkParams& params) {
   links_[host_access_[host]].params = params;
   refresh_fast_path();

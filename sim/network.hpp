@@ -87,6 +87,9 @@ class Network {
   void block(core::NodeId from, core::NodeId to);
   void heal();  // clears groups and blocks
   bool partitioned() const { return !group_.empty() || any_block_; }
+  // Sets a host's access link as configured (restore_host returns to it);
+  // used for the NIC bandwidth of `network.bandwidth`.
+  void configure_host(core::NodeId host, const LinkParams& params);
   void degrade_host(core::NodeId host, const LinkParams& params);
   void restore_host(core::NodeId host);
   void degrade_lan(uint32_t lan, const LinkParams& params);

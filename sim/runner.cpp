@@ -13,12 +13,21 @@ Runner::Runner(const Scenario& scenario, const RunOptions& options)
       fault_rng_(core::derive_seed(seed_, core::kStreamFault, 0)) {
   sim_ = std::make_unique<Simulation>(seed_);
   Network& net = sim_->network();
-  for (const std::string& dc : scenario_.datacenters) net.add_lan(dc, scenario_.lan);
+  // network.bandwidth is the hosts' NIC speed: it applies to every access
+  // link (FIFO per direction), not to the LAN switch.
+  LinkParams lan = scenario_.lan;
+  lan.bandwidth_bps = 0;
+  for (const std::string& dc : scenario_.datacenters) net.add_lan(dc, lan);
   for (uint32_t a = 0; a < scenario_.datacenters.size(); ++a)
     for (uint32_t b = a + 1; b < scenario_.datacenters.size(); ++b) net.add_wan_link(a, b, scenario_.wan);
   driver_ = make_driver(scenario_.protocol);
   driver_->build(*sim_, scenario_);
   for (core::NodeId i = 0; i < sim_->node_count(); ++i) sim_->set_storage_params(i, scenario_.storage);
+  if (scenario_.lan.bandwidth_bps > 0) {
+    LinkParams nic;
+    nic.bandwidth_bps = scenario_.lan.bandwidth_bps;
+    for (core::NodeId i = 0; i < sim_->node_count(); ++i) net.configure_host(i, nic);
+  }
   if (!options.trace_path.empty()) {
     writer_ = std::make_unique<TraceWriter>(options.trace_path);
     sim_->set_trace_writer(writer_.get());

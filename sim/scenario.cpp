@@ -575,7 +575,9 @@ struct Parser {
         c.error(ap, "needs \"from\" and \"to\" (packets from -> to are dropped; to -> from still flow)");
         return;
       }
-      ok = target(v["from"], ap + ".from", f.target) & target(v["to"], ap + ".to", f.target2);
+      const bool from_ok = target(v["from"], ap + ".from", f.target);
+      const bool to_ok = target(v["to"], ap + ".to", f.target2);  // report errors in both
+      ok = from_ok && to_ok;
       f.description = "block " + f.target.text + " -> " + f.target2.text;
     } else if (action == "degrade") {
       if (!v.is_object()) {

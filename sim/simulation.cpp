@@ -213,6 +213,13 @@ void Simulation::transmit(uint32_t slot) {
   if (tr.duplicated) {
     ++stats_.duplicated;
     hash_.fold(TraceCode::kDuplicate, now_, (uint64_t{m.from} << 32) | m.to, m.type, static_cast<uint64_t>(tr.duplicate_arrive));
+    if (writer_) {
+      char buf[256];
+      std::snprintf(buf, sizeof buf, R"({"t":%)" PRId64 R"(,"ev":"duplicate","from":"%s","to":"%s","type":"%s","arrive":%)" PRId64 "}",
+                    now_, hosts_[m.from].name.c_str(), hosts_[m.to].name.c_str(), core::message_type_name(m.type),
+                    tr.duplicate_arrive);
+      write_line(buf);
+    }
     core::Message copy = pool_[slot].msg;
     const uint32_t dup = pool_alloc(std::move(copy));
     queue_.push(tr.duplicate_arrive, EventKind::kDeliver, dup, 1);
@@ -450,7 +457,10 @@ bool Simulation::step() {
 
 void Simulation::run_until(core::Time t) {
   while (!stop_ && !queue_.empty() && queue_.top().time <= t) step();
-  if (!stop_ && t > now_) now_ = t;
+  if (!stop_ && t > now_) {
+    now_ = t;
+    same_time_events_ = 0;
+  }
 }
 
 std::vector<TypeStats> Simulation::message_types() const {

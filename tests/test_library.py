@@ -97,3 +97,22 @@ def test_until_override_and_exit_code_on_failure(clustersim, tmp_path):
     summary = json.loads(proc.stdout)
     assert summary["virtual_time_ns"] == 1_000_000
     assert any(not e["pass"] and "not evaluated" in e.get("detail", "") for e in summary["expectations"])
+
+
+def test_network_bandwidth_limits_every_nic(clustersim, tmp_path):
+    # 100 bytes at 8 kbps take 100 ms on the sender's NIC and again on the
+    # receiver's; the heartbeat detector then suspects everybody.
+    import copy
+    base = json.loads((ROOT / "scenarios" / "hb-crash-partition.json").read_text())
+    base.pop("faults")
+    base["expect"] = [{"always": "message_conservation"}]
+    fast = copy.deepcopy(base)
+    slow = copy.deepcopy(base)
+    slow["network"]["bandwidth"] = "8Kbps"
+    results = []
+    for name, doc in (("fast", fast), ("slow", slow)):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(doc))
+        results.append(run(clustersim, path, 1)[1])
+    assert results[0]["trace_hash"] != results[1]["trace_hash"]
+    assert results[1]["metrics"]["hb"]["suspicions"] > results[0]["metrics"]["hb"]["suspicions"]

@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "Run a scenario and report its expectations.\n"
                                         "Exit 0 when every expectation holds, 1 when one fails, 2 on bad input.");
   run->add_option("scenario", scenario_path, "Scenario file (JSON)")->required();
-  auto* seed_opt = run->add_option("--seed", seed, "Seed (default: the scenario's \"seed\", or 1)");
+  auto* seed_opt = run->add_option("--seed", seed, "Seed, a non-negative integer (default: the scenario's \"seed\", or 1)")
+                       ->check(CLI::NonNegativeNumber);
   run->add_option("--until", until_text, "Stop at this virtual time instead of the scenario's \"until\" (e.g. 30s)");
   run->add_option("--trace", trace_path, "Write every event as JSON Lines to this file");
   run->add_flag("--json", json_out, "Print exactly one JSON object (the run summary) on stdout");
@@ -96,6 +97,13 @@ int main(int argc, char** argv) {
   diff->add_option("a", diff_a, "First trace")->required();
   diff->add_option("b", diff_b, "Second trace")->required();
 
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string cmd = argv[1];
+    if (cmd != "run" && cmd != "validate" && cmd != "bench" && cmd != "diff") {
+      std::cerr << "clustersim: unknown command '" << cmd << "' (expected run, validate, bench or diff; see --help)\n";
+      return kExitBadInput;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

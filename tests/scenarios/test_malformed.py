@@ -110,7 +110,7 @@ VALID = REPO / "scenarios" / "hb-crash-partition.json"
     "args, says",
     [
         ([], "subcommand"),
-        (["frobnicate"], ""),
+        (["frobnicate"], "unknown command 'frobnicate'"),
         (["run"], "scenario"),
         (["validate"], "scenario"),
         (["run", "/nonexistent/scenario.json"], "cannot read scenario file"),
@@ -118,6 +118,7 @@ VALID = REPO / "scenarios" / "hb-crash-partition.json"
         (["run", VALID, "--until", "banana"], "--until"),
         (["run", VALID, "--until", "0s"], "--until"),
         (["run", VALID, "--seed", "abc"], "--seed"),
+        (["run", VALID, "--seed", "-1"], "--seed"),
         (["run", VALID, "--frobnicate"], "frobnicate"),
         (["bench", "hb", "--nodes", "1"], "--nodes"),
         (["bench", "ring", "--nodes", "1"], "--nodes"),
