@@ -14,9 +14,10 @@ case "$flavour" in
   *) echo "build.sh: unknown flavour '$flavour'" >&2; exit 2 ;;
 esac
 dir="$root/build/$flavour"
+mkdir -p "$root/build"
 if [ ! -f "$dir/build.ninja" ]; then
   cmake -G Ninja -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE="$type" -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" \
-    -DCLUSTERSIM_WERROR=ON "${extra[@]}" >"$dir.cmake.log" 2>&1 || { mkdir -p "$dir"; cat "$dir.cmake.log" >&2; exit 1; }
+    -DCLUSTERSIM_WERROR=ON "${extra[@]}" >"$dir.cmake.log" 2>&1 || { cat "$dir.cmake.log" >&2; exit 1; }
 fi
 # Two jobs: the machines this runs on have two cores.
 ninja -C "$dir" -j2 "$@" >&2
