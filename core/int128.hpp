@@ -5,4 +5,5 @@
 
 namespace core {
 __extension__ typedef __int128 int128;
+__extension__ typedef unsigned __int128 uint128;
 }  // namespace core

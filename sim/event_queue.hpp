@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/int128.hpp"
 #include "core/types.hpp"
 
 namespace sim {
@@ -57,9 +58,12 @@ class EventQueue {
   uint64_t scheduled() const { return next_seq_; }
 
  private:
-  static bool before(const Event& x, const Event& y) {
-    return x.time != y.time ? x.time < y.time : x.seq_kind < y.seq_kind;
+  // One 128-bit comparison of (time, seq_kind): compiles to cmp/sbb without a
+  // branch, which matters because heap comparisons are unpredictable.
+  static core::uint128 key(const Event& x) {
+    return (static_cast<core::uint128>(static_cast<uint64_t>(x.time)) << 64) | x.seq_kind;
   }
+  static bool before(const Event& x, const Event& y) { return key(x) < key(y); }
   void sift_up(size_t i) {
     const Event e = heap_[i];
     while (i > 0) {
@@ -77,10 +81,18 @@ class EventQueue {
     for (;;) {
       const size_t first = 4 * i + 1;
       if (first >= n) break;
-      size_t best = first;
-      const size_t end = first + 4 < n ? first + 4 : n;
-      for (size_t c = first + 1; c < end; ++c)
-        if (before(heap_[c], heap_[best])) best = c;
+      size_t best;
+      if (first + 4 <= n) {
+        // All four children: a branch-free tournament of three comparisons.
+        const Event* c = &heap_[first];
+        const size_t left = before(c[1], c[0]) ? 1 : 0;
+        const size_t right = before(c[3], c[2]) ? 3 : 2;
+        best = first + (before(c[right], c[left]) ? right : left);
+      } else {
+        best = first;
+        for (size_t c = first + 1; c < n; ++c)
+          if (before(heap_[c], heap_[best])) best = c;
+      }
       if (!before(heap_[best], e)) break;
       heap_[i] = heap_[best];
       i = best;

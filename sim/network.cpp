@@ -201,7 +201,7 @@ bool Network::cross(const LinkParams& p, core::Time& t, bool& dup, core::Rng& rn
   return true;
 }
 
-Transit Network::transmit(core::NodeId from, core::NodeId to, uint32_t size_bytes, core::Time now, core::Rng& rng) {
+Transit Network::transmit_general(core::NodeId from, core::NodeId to, uint32_t size_bytes, core::Time now, core::Rng& rng) {
   Transit tr;
   if (blocked(from, to)) {
     tr.drop = DropReason::kPartition;

@@ -103,7 +103,17 @@ class Network {
     if (!group_.empty() && group_[from] != group_[to]) return true;
     return any_block_ && block_bit(from, to);
   }
-  Transit transmit(core::NodeId from, core::NodeId to, uint32_t size_bytes, core::Time now, core::Rng& rng);
+  Transit transmit(core::NodeId from, core::NodeId to, uint32_t size_bytes, core::Time now, core::Rng& rng) {
+    // Inline fast path: same LAN, ideal access links, a LAN with only a
+    // constant latency -- no draws, no path walk.
+    const uint32_t lan = host_lan_[from];
+    if (lan == host_lan_[to] && lan_simple_[lan] && access_ideal_[from] && access_ideal_[to] && !blocked(from, to)) {
+      Transit tr;
+      tr.arrive = now + lans_[lan].params.latency.a_ns;
+      return tr;
+    }
+    return transmit_general(from, to, size_bytes, now, rng);
+  }
   bool reachable(core::NodeId from, core::NodeId to);
 
  private:
@@ -126,6 +136,7 @@ class Network {
     const uint64_t bit = static_cast<uint64_t>(from) * host_count() + to;
     return (blocks_[bit >> 6] >> (bit & 63)) & 1u;
   }
+  Transit transmit_general(core::NodeId from, core::NodeId to, uint32_t size_bytes, core::Time now, core::Rng& rng);
   const std::vector<uint32_t>& route_from(core::NodeId src);
   void invalidate_routes() { routes_.clear(); }
   // Recomputes the same-LAN fast path flags after any parameter change.

@@ -148,27 +148,6 @@ void Simulation::reschedule_timers(core::NodeId id) {
 
 // ---------------------------------------------------------------- messages
 
-uint32_t Simulation::pool_alloc(core::Message&& m) {
-  uint32_t slot;
-  if (pool_free_ != UINT32_MAX) {
-    slot = pool_free_;
-    pool_free_ = pool_[slot].next_free;
-    pool_[slot].msg = std::move(m);
-  } else {
-    slot = static_cast<uint32_t>(pool_.size());
-    pool_.push_back(PoolSlot{std::move(m), UINT32_MAX, 0});
-  }
-  if (++pool_live_ > pool_peak_) pool_peak_ = pool_live_;
-  return slot;
-}
-
-void Simulation::pool_free(uint32_t slot) {
-  pool_[slot].msg.body = std::monostate{};  // releases any heap payload now
-  pool_[slot].next_free = pool_free_;
-  pool_free_ = slot;
-  --pool_live_;
-}
-
 void Simulation::drop(uint32_t slot, DropReason reason) {
   const core::Message& m = pool_[slot].msg;
   ++stats_.dropped;
@@ -181,7 +160,7 @@ void Simulation::drop(uint32_t slot, DropReason reason) {
                   drop_reason_name(reason));
     write_line(buf);
   }
-  pool_free(slot);
+  pool_.free(slot);
 }
 
 void Simulation::env_send(Host& h, core::Message&& m) {
@@ -192,7 +171,7 @@ void Simulation::env_send(Host& h, core::Message&& m) {
   ts.type = m.type;
   ++ts.sent;
   ts.bytes += m.size_bytes;
-  const uint32_t slot = pool_alloc(std::move(m));
+  const uint32_t slot = pool_.alloc(std::move(m));
   if (h.sync_done_at > now_) {
     // Persist before send: the message leaves once the pending sync is done.
     pool_[slot].incarnation = h.incarnation;
@@ -221,7 +200,7 @@ void Simulation::transmit(uint32_t slot) {
       write_line(buf);
     }
     core::Message copy = pool_[slot].msg;
-    const uint32_t dup = pool_alloc(std::move(copy));
+    const uint32_t dup = pool_.alloc(std::move(copy));
     queue_.push(tr.duplicate_arrive, EventKind::kDeliver, dup, 1);
   }
 }
@@ -268,12 +247,12 @@ void Simulation::deliver(const Event& e) {
                   now_, hosts_[m.from].name.c_str(), h.name.c_str(), core::message_type_name(m.type), m.size_bytes);
     write_line(buf);
   }
-  // The handler may send, which may grow the pool: take the message out first.
-  const core::Message msg = std::move(pool_[e.a].msg);
-  pool_free(e.a);
-  h.node->on_message(*h.env, msg);
+  // Pool slots do not move, so the handler reads the message in place.
+  const core::NodeId to = m.to;
+  h.node->on_message(*h.env, m);
+  pool_.free(e.a);
   if (!observers_.empty())
-    for (Observer* o : observers_) o->after_event(now_, msg.to);
+    for (Observer* o : observers_) o->after_event(now_, to);
 }
 
 // ---------------------------------------------------------------- timers
@@ -471,7 +450,7 @@ std::vector<TypeStats> Simulation::message_types() const {
 }
 
 size_t Simulation::engine_bytes() const {
-  return queue_.capacity() * sizeof(Event) + pool_.capacity() * sizeof(PoolSlot) + timers_.capacity() * sizeof(TimerSlot);
+  return queue_.capacity() * sizeof(Event) + pool_.bytes() + timers_.capacity() * sizeof(TimerSlot);
 }
 
 }  // namespace sim

@@ -32,6 +32,7 @@
 #include "sim/clock.hpp"
 #include "sim/distribution.hpp"
 #include "sim/event_queue.hpp"
+#include "sim/message_pool.hpp"
 #include "sim/network.hpp"
 #include "sim/trace.hpp"
 
@@ -138,8 +139,8 @@ class Simulation {
   uint64_t events_processed() const { return events_processed_; }
   const MessageStats& messages() const { return stats_; }
   std::vector<TypeStats> message_types() const;
-  size_t inflight_messages() const { return pool_live_; }
-  size_t peak_inflight_messages() const { return pool_peak_; }
+  size_t inflight_messages() const { return pool_.live(); }
+  size_t peak_inflight_messages() const { return pool_.peak(); }
   // Bytes held by the event queue and message pool (capacity, not size).
   size_t engine_bytes() const;
   static constexpr size_t bytes_per_inflight_message() { return sizeof(PoolSlot) + sizeof(Event); }
@@ -191,11 +192,7 @@ class Simulation {
     std::vector<PendingSync> pending_syncs;
     std::vector<Event> held;  // events waiting while paused, in arrival order
   };
-  struct PoolSlot {
-    core::Message msg;
-    uint32_t next_free;
-    uint32_t incarnation;  // of the sender, for messages held until a sync
-  };
+  using PoolSlot = MessagePool::Slot;
   struct TimerSlot {
     core::Time local_deadline = 0;
     uint64_t what = 0;
@@ -206,8 +203,6 @@ class Simulation {
     uint32_t next_free = UINT32_MAX;
     enum State : uint8_t { kFree, kQueued, kHeld } state = kFree;
   };
-  uint32_t pool_alloc(core::Message&& m);
-  void pool_free(uint32_t slot);
   void transmit(uint32_t slot);
   void deliver(const Event& e);
   void fire_timer(const Event& e);
@@ -231,9 +226,7 @@ class Simulation {
   EventQueue queue_;
   Network network_;
   std::vector<Host> hosts_;
-  std::vector<PoolSlot> pool_;
-  uint32_t pool_free_ = UINT32_MAX;
-  size_t pool_live_ = 0, pool_peak_ = 0;
+  MessagePool pool_;
   std::vector<TimerSlot> timers_;
   uint32_t timer_free_ = UINT32_MAX;
   std::vector<std::function<void()>> controls_;
