@@ -379,10 +379,16 @@ void RaftDriver::action(const std::string& name, const std::vector<core::NodeId>
     else if (name == "add_nonvoter") n->add_nonvoter(env, request, id, 0);
     else if (name == "demote_voter") n->demote_voter(env, request, id, 0);
     else if (name == "remove_server") n->remove_server(env, request, id, 0);
-    else if (name == "transfer_leadership") n->transfer_leadership(env, id == l ? core::kNoNode : id);
+    else if (name == "transfer_leadership") break;  // handled below
     drain(l);
   }
-  if (nodes.empty() && name == "transfer_leadership") nodes_[l]->transfer_leadership(sim_->env(l), core::kNoNode);
+  if (name == "transfer_leadership") {
+    // One target: hand leadership to it (nothing to do if it already leads).
+    // Several (e.g. "followers"): to the most up-to-date voter, as hashicorp's
+    // LeadershipTransfer() picks.
+    if (nodes.size() == 1 && nodes[0] != l) nodes_[l]->transfer_leadership(sim_->env(l), nodes[0]);
+    else if (nodes.size() > 1) nodes_[l]->transfer_leadership(sim_->env(l), core::kNoNode);
+  }
   update_leadership("step_down");
 }
 
