@@ -204,6 +204,12 @@ class Node : public core::Node {
   void handle_request_prevote(NodeId from, uint64_t seq, const RequestPreVote& m);
   void handle_vote_resp(NodeId from, uint64_t seq, bool prevote, const VoteResp& m);
   void handle_append_entries(NodeId from, uint64_t seq, const AppendEntries& m);
+  // Common start of a replication answer: a newer term deposes us; returns
+  // the peer, or nullptr when the answer belongs to another term or role.
+  Peer* response_peer(NodeId from, uint64_t term);
+  // Removes request `seq` from the peer's in-flight list; false if it was no
+  // longer awaited (answered late, after a deadline or a reset).
+  bool settle_inflight(Peer& p, uint64_t seq);
   void handle_append_resp(NodeId from, uint64_t seq, const AppendEntriesResp& m);
   void handle_install_snapshot(NodeId from, uint64_t seq, const InstallSnapshot& m);
   void handle_install_resp(NodeId from, uint64_t seq, const InstallSnapshotResp& m);
@@ -225,7 +231,8 @@ class Node : public core::Node {
   void send_heartbeat(NodeId id);
   void maybe_commit();
   void sync_peers(bool probe_new);
-  Proposal change_configuration(uint64_t request_id, NodeId id, uint64_t prev_index, int op);
+  enum class ConfigChange : uint8_t { kAddVoter, kAddNonvoter, kDemoteVoter, kRemoveServer };
+  Proposal change_configuration(uint64_t request_id, NodeId id, uint64_t prev_index, ConfigChange op);
   Proposal leader_check() const;
   void maybe_send_timeout_now();
   void end_transfer(uint64_t outcome);

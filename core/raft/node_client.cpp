@@ -21,22 +21,22 @@ Proposal Node::propose(Env& env, uint64_t request_id, std::string data) {
 
 Proposal Node::add_voter(Env& env, uint64_t request_id, NodeId id, uint64_t prev_index) {
   env_ = &env;
-  return change_configuration(request_id, id, prev_index, 0);
+  return change_configuration(request_id, id, prev_index, ConfigChange::kAddVoter);
 }
 Proposal Node::add_nonvoter(Env& env, uint64_t request_id, NodeId id, uint64_t prev_index) {
   env_ = &env;
-  return change_configuration(request_id, id, prev_index, 1);
+  return change_configuration(request_id, id, prev_index, ConfigChange::kAddNonvoter);
 }
 Proposal Node::demote_voter(Env& env, uint64_t request_id, NodeId id, uint64_t prev_index) {
   env_ = &env;
-  return change_configuration(request_id, id, prev_index, 2);
+  return change_configuration(request_id, id, prev_index, ConfigChange::kDemoteVoter);
 }
 Proposal Node::remove_server(Env& env, uint64_t request_id, NodeId id, uint64_t prev_index) {
   env_ = &env;
-  return change_configuration(request_id, id, prev_index, 3);
+  return change_configuration(request_id, id, prev_index, ConfigChange::kRemoveServer);
 }
 
-Proposal Node::change_configuration(uint64_t request_id, NodeId id, uint64_t prev_index, int op) {
+Proposal Node::change_configuration(uint64_t request_id, NodeId id, uint64_t prev_index, ConfigChange op) {
   Proposal p = leader_check();
   if (!p.ok()) return p;
   // hashicorp configurationChangeChIfStable: the latest configuration is
@@ -52,14 +52,14 @@ Proposal Node::change_configuration(uint64_t request_id, NodeId id, uint64_t pre
   Configuration next = latest_configuration();
   const Server* cur = next.find(id);
   switch (op) {
-    case 0: next.upsert(Server{id, Suffrage::kVoter}); break;
-    case 1:
+    case ConfigChange::kAddVoter: next.upsert(Server{id, Suffrage::kVoter}); break;
+    case ConfigChange::kAddNonvoter:
       if (cur == nullptr) next.upsert(Server{id, Suffrage::kNonvoter});  // never demotes a voter
       break;
-    case 2:
+    case ConfigChange::kDemoteVoter:
       if (cur != nullptr) next.upsert(Server{id, Suffrage::kNonvoter});
       break;
-    default: next.remove(id); break;
+    case ConfigChange::kRemoveServer: next.remove(id); break;
   }
   if (next.voter_count() == 0) return Proposal{"configuration would have no voters"};
   p.term = term_;

@@ -306,20 +306,30 @@ void Node::send_heartbeat(NodeId id) {
   send(id, kAppendEntries, Msg{++seq_, std::move(hb)});
 }
 
-void Node::handle_append_resp(NodeId from, uint64_t seq, const AppendEntriesResp& m) {
-  if (m.term > term_) {
-    step_down(m.term);
-    return;
+Node::Peer* Node::response_peer(NodeId from, uint64_t term) {
+  if (term > term_) {
+    step_down(term);
+    return nullptr;
   }
   auto it = peers_.find(from);
-  if (role_ != Role::kLeader || m.term != term_ || it == peers_.end()) return;
-  Peer& p = it->second;
-  p.last_contact = env().now();
-  if (m.heartbeat) return;
+  if (role_ != Role::kLeader || term != term_ || it == peers_.end()) return nullptr;
+  it->second.last_contact = env().now();
+  return &it->second;
+}
+
+bool Node::settle_inflight(Peer& p, uint64_t seq) {
   auto fl = std::find_if(p.inflight.begin(), p.inflight.end(), [seq](const auto& f) { return f.first == seq; });
   const bool awaited = fl != p.inflight.end();
   if (awaited) p.inflight.erase(fl);
   if (p.inflight.empty()) disarm(p.rpc_timer);
+  return awaited;
+}
+
+void Node::handle_append_resp(NodeId from, uint64_t seq, const AppendEntriesResp& m) {
+  Peer* peer = response_peer(from, m.term);
+  if (peer == nullptr || m.heartbeat) return;
+  Peer& p = *peer;
+  const bool awaited = settle_inflight(p, seq);
   if (m.success) {
     // Even an answer we stopped waiting for proves a match: within one
     // leader term a follower never drops entries that match the leader's.
@@ -348,18 +358,10 @@ void Node::handle_append_resp(NodeId from, uint64_t seq, const AppendEntriesResp
 }
 
 void Node::handle_install_resp(NodeId from, uint64_t seq, const InstallSnapshotResp& m) {
-  if (m.term > term_) {
-    step_down(m.term);
-    return;
-  }
-  auto it = peers_.find(from);
-  if (role_ != Role::kLeader || m.term != term_ || it == peers_.end()) return;
-  Peer& p = it->second;
-  p.last_contact = env().now();
-  auto fl = std::find_if(p.inflight.begin(), p.inflight.end(), [seq](const auto& f) { return f.first == seq; });
-  if (fl == p.inflight.end()) return;
-  p.inflight.erase(fl);
-  if (p.inflight.empty()) disarm(p.rpc_timer);
+  Peer* peer = response_peer(from, m.term);
+  if (peer == nullptr) return;
+  Peer& p = *peer;
+  if (!settle_inflight(p, seq)) return;
   if (!m.success) {
     peer_failed(from, p);
     return;
