@@ -10,7 +10,7 @@ PKGS=(
   # libraries
   libboost-graph-dev libcli11-dev nlohmann-json3-dev catch2 pybind11-dev python3-dev
   # python side (tests, plots, notebooks)
-  python3 python3-numpy python3-pytest python3-matplotlib
+  python3 python3-numpy python3-pytest python3-matplotlib python3-nbconvert python3-ipykernel
   # sanitizer runtimes for clang
   libclang-rt-14-dev
 )
