@@ -175,7 +175,7 @@ void RaftDriver::build(Simulation& sim, const Scenario& s) {
       return node;
     });
   }
-  intervals_.push_back({0, -1, "start", 0, 0, 0, 0, 0, 0});
+  open_interval("start");
   sim.add_observer(this);
 }
 
@@ -280,7 +280,7 @@ void RaftDriver::on_lifecycle(core::Time /*now*/, core::NodeId node, const char*
 void RaftDriver::world_changed(const char* cause) {
   // A leader that can no longer exchange messages with a quorum has been lost,
   // even if it and its followers do not know it yet.
-  if (current_leader_ != core::kNoNode && !(intervals_.size() && intervals_.back().end_ns < 0)) {
+  if (current_leader_ != core::kNoNode && !interval_open()) {
     const core::raft::Node* l = nodes_[current_leader_];
     size_t reach = 0, voters = 0;
     if (l) {
@@ -292,17 +292,22 @@ void RaftDriver::world_changed(const char* cause) {
           ++reach;
       }
     }
-    if (!l || sim_->is_paused(current_leader_) || reach < voters / 2 + 1) {
-      LeaderlessInterval iv;
-      iv.start_ns = sim_->now();
-      iv.cause = !l ? "crash" : sim_->is_paused(current_leader_) ? "paused" : cause;
-      iv.old_term = current_term_;
-      intervals_.push_back(iv);
-      votes_at_open_ = sent_of_type(core::raft::kRequestVote);
-      prevotes_at_open_ = sent_of_type(core::raft::kRequestPreVote);
-    }
+    if (!l || sim_->is_paused(current_leader_) || reach < voters / 2 + 1)
+      open_interval(!l ? "crash" : sim_->is_paused(current_leader_) ? "paused" : cause);
   }
   update_leadership(cause);
+}
+
+bool RaftDriver::interval_open() const { return !intervals_.empty() && intervals_.back().end_ns < 0; }
+
+void RaftDriver::open_interval(const char* cause) {
+  LeaderlessInterval iv;
+  iv.start_ns = sim_->now();
+  iv.cause = cause;
+  iv.old_term = current_term_;
+  intervals_.push_back(iv);
+  votes_at_open_ = sent_of_type(core::raft::kRequestVote);
+  prevotes_at_open_ = sent_of_type(core::raft::kRequestPreVote);
 }
 
 core::NodeId RaftDriver::stable_leader() const {
@@ -320,17 +325,9 @@ core::NodeId RaftDriver::stable_leader() const {
 
 void RaftDriver::update_leadership(const char* cause) {
   const core::NodeId s = stable_leader();
-  const bool open = !intervals_.empty() && intervals_.back().end_ns < 0;
-  if (!open) {
+  if (!interval_open()) {
     if (s == current_leader_ && (s == core::kNoNode || nodes_[s]->term() == current_term_)) return;
-    // The stable leader is gone (or changed without a visible gap).
-    LeaderlessInterval iv;
-    iv.start_ns = sim_->now();
-    iv.cause = cause;
-    iv.old_term = current_term_;
-    intervals_.push_back(iv);
-    votes_at_open_ = sent_of_type(core::raft::kRequestVote);
-    prevotes_at_open_ = sent_of_type(core::raft::kRequestPreVote);
+    open_interval(cause);  // the stable leader is gone (or changed without a visible gap)
   }
   LeaderlessInterval& iv = intervals_.back();
   if (s == core::kNoNode) return;
@@ -452,8 +449,6 @@ std::optional<Violation> RaftDriver::violation(const std::string& property) cons
   }
   return std::nullopt;
 }
-
-void RaftDriver::finish(Simulation& /*sim*/) {}
 
 namespace {
 json distribution_summary(std::vector<int64_t> v) {

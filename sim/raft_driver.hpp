@@ -36,7 +36,6 @@ class RaftDriver final : public Driver {
   bool holds(const Expectation& e, std::string& detail) override;
   std::optional<Violation> violation(const std::string& property) const override;
   nlohmann::json metrics() const override;
-  void finish(Simulation& sim) override;
 
   void on_record(core::Time now, core::NodeId node, const core::Record& r) override;
   void after_event(core::Time now, core::NodeId node) override;
@@ -63,6 +62,8 @@ class RaftDriver final : public Driver {
   // The leader known to a majority of the latest configuration's voters (and in role leader), or kNoNode.
   core::NodeId stable_leader() const;
   void update_leadership(const char* cause);
+  bool interval_open() const;
+  void open_interval(const char* cause);
   uint64_t sent_of_type(uint16_t type) const;
 
   Simulation* sim_ = nullptr;
