@@ -114,6 +114,7 @@ void Node::start(Env& env) {
   note_config_change();
   arm_election_timer();
   snapshot_timer_ = arm(random_timeout(cfg_.snapshot_interval), kTimerSnapshot);
+  check_invariants();
 }
 
 void Node::on_message(Env& env, const Message& msg) {
@@ -146,6 +147,7 @@ void Node::on_message(Env& env, const Message& msg) {
         }
       },
       m->body);
+  check_invariants();
 }
 
 void Node::on_timer(Env& env, uint64_t what) {
@@ -216,6 +218,7 @@ void Node::on_timer(Env& env, uint64_t what) {
     default:
       assert(false && "unknown raft timer");
   }
+  check_invariants();
 }
 
 // ---------------------------------------------------------------- roles
@@ -295,17 +298,25 @@ void Node::arm_election_timer() {
 }
 
 void Node::on_follower_timer() {
+  // hashicorp runFollower: re-arm, and campaign only if the leader has been
+  // silent for a whole heartbeat timeout (the timer is not reset by
+  // heartbeats). The known leader is forgotten first, whatever the
+  // configuration says: a server that may not campaign must still stop
+  // refusing (pre-)votes because of a leader that is gone.
   arm_election_timer();
-  const Configuration& latest = latest_configuration();
-  if (latest.servers.empty()) return;  // not bootstrapped/joined yet
   if (cfg_.timer_mode == TimerMode::kHashicorp && ever_contacted_ &&
       env().now() - last_contact_ < cfg_.heartbeat_timeout) {
-    return;  // heard from the leader recently: the timer is not reset by heartbeats
+    return;
   }
-  // Deviation: hashicorp campaigns when its latest configuration is not yet
-  // committed even without a vote in it; we never campaign without a vote.
-  if (!latest.has_vote(env().self())) return;
   set_leader(kNoNode);
+  const Configuration& latest = latest_configuration();
+  if (latest.servers.empty()) return;  // not bootstrapped/joined yet: no known peers
+  // hashicorp v1.2.0: a server sits out only when its latest configuration
+  // is committed and gives it no vote. One whose latest configuration is
+  // uncommitted campaigns even without a vote in it (a demoted or removed
+  // leader that lost its lease may be the only server with the newest log);
+  // it then asks the voters for votes without counting its own.
+  if (latest_configuration_index() <= commit_ && !latest.has_vote(env().self())) return;
   become_candidate(false);
 }
 
@@ -325,7 +336,7 @@ void Node::start_round() {
   if (cfg_.pre_vote && !from_transfer_) {
     prevote_phase_ = true;
     record(RecordKind::kRaftPreVote, term_ + 1);
-    granted_.insert(env().self());
+    if (latest_configuration().has_vote(env().self())) granted_.insert(env().self());
     for (NodeId id : latest_configuration().voter_ids()) {
       if (id == env().self()) continue;
       send(id, kRequestPreVote, Msg{election_seq_, RequestPreVote{term_ + 1, last_log_index(), last_log_term()}});
@@ -346,12 +357,19 @@ void Node::start_real_election() {
   refused_.clear();
   ++election_seq_;
   set_term(term_ + 1);
-  vote_term_ = term_;
-  voted_for_ = env().self();
+  // hashicorp electSelf: the candidate votes for itself only if the latest
+  // configuration gives it a vote; otherwise it just asks the voters.
+  const bool self_vote = latest_configuration().has_vote(env().self());
+  if (self_vote) {
+    vote_term_ = term_;
+    voted_for_ = env().self();
+  }
   persist_term_vote();  // the RequestVotes below leave only after this sync
   record(RecordKind::kRaftElection, term_);
-  record(RecordKind::kRaftVote, term_, env().self());
-  granted_.insert(env().self());
+  if (self_vote) {
+    record(RecordKind::kRaftVote, term_, env().self());
+    granted_.insert(env().self());
+  }
   for (NodeId id : latest_configuration().voter_ids()) {
     if (id == env().self()) continue;
     send(id, kRequestVote,
@@ -411,12 +429,26 @@ bool Node::log_ok(uint64_t last_index, uint64_t last_term) const {
   return last_index >= last_log_index();
 }
 
+bool Node::refuses_candidate(NodeId from) const {
+  // Deviation: hashicorp main refuses a (pre-)vote to a candidate outside its
+  // latest configuration (PRs #477, #526) even when that configuration is
+  // not committed here. A leader cut off with a configuration change nobody
+  // else saw then refuses, forever, the only candidate that can win (the
+  // one whose log is more up to date): a permanent loss of the leader
+  // (tests/regressions/uncommitted-config-refuses-winner.json). An
+  // uncommitted configuration may still be rolled back, so it is no reason
+  // to refuse; a committed one keeps removed servers from disrupting, which
+  // is what the check is for. (hashicorp v1.2.0, Consul 1.9's, has no such
+  // check at all.)
+  const Configuration& conf = latest_configuration();
+  return !conf.servers.empty() && latest_configuration_index() <= commit_ && !conf.has_vote(from);
+}
+
 void Node::handle_request_vote(NodeId from, uint64_t seq, const RequestVote& m) {
   VoteResp resp{term_, false};
-  const Configuration& conf = latest_configuration();
   const bool known_leader_blocks =
       cfg_.leader_stickiness && leader_ != kNoNode && leader_ != from && !m.leadership_transfer;
-  if ((!conf.servers.empty() && !conf.has_vote(from)) || known_leader_blocks || m.term < term_) {
+  if (refuses_candidate(from) || known_leader_blocks || m.term < term_) {
     send(from, kRequestVoteResp, Msg{seq, resp});
     return;
   }
@@ -441,10 +473,13 @@ void Node::handle_request_vote(NodeId from, uint64_t seq, const RequestVote& m) 
 
 void Node::handle_request_prevote(NodeId from, uint64_t seq, const RequestPreVote& m) {
   VoteResp resp{term_, false};
-  const Configuration& conf = latest_configuration();
-  // A pre-vote is refused while any leader is known (no transfer exception:
-  // transfers skip pre-vote), and never changes our term.
-  if ((conf.servers.empty() || conf.has_vote(from)) && leader_ == kNoNode && m.term >= term_ &&
+  // hashicorp requestPreVote: refused while a leader other than the
+  // candidate is known (no transfer exception: transfers skip pre-vote). The
+  // leader we know may be the candidate itself, restarted and campaigning:
+  // refusing it would keep us waiting for a leader that is gone. A pre-vote
+  // never changes our term.
+  const bool other_leader = leader_ != kNoNode && leader_ != from;
+  if (!refuses_candidate(from) && !other_leader && m.term >= term_ &&
       log_ok(m.last_log_index, m.last_log_term)) {
     resp.granted = true;
   }

@@ -21,7 +21,10 @@
 //
 // Invariants (checked by assertions): commit_index() <= last_log_index();
 // last_applied() <= commit_index(); snapshot_index() <= last_applied();
-// the in-memory log holds every index in [first_log_index(), last_log_index()].
+// the in-memory log holds every index in [first_log_index(), last_log_index()];
+// every configuration the node may use is in its log or its snapshot: each
+// one it tracks above the snapshot is a configuration entry of its log (debug
+// builds check this after every input).
 #pragma once
 
 #include <cstdint>
@@ -217,6 +220,9 @@ class Node : public core::Node {
   void on_follower_timer();
   void on_lease_timer();
   bool log_ok(uint64_t last_index, uint64_t last_term) const;
+  // The membership part of the (pre-)vote rules: true when `from` may not
+  // get our vote whatever its term and log.
+  bool refuses_candidate(NodeId from) const;
   // Accepts a message's term: steps down on a newer one. False when stale.
   bool accept_leader_term(NodeId from, uint64_t term);
 
@@ -243,6 +249,8 @@ class Node : public core::Node {
   void apply_committed();
   void note_config_change();
   const Configuration& config_at(uint64_t index, uint64_t* conf_index) const;
+  // Debug builds: asserts the invariants above (no-op with NDEBUG).
+  void check_invariants() const;
 
   Config cfg_;
   std::unique_ptr<StateMachine> sm_;

@@ -162,6 +162,25 @@ uint64_t Node::committed_configuration_index() const {
   return i;
 }
 
+void Node::check_invariants() const {
+#ifndef NDEBUG
+  // The deliberately broken build may lose committed entries; the checkers,
+  // not assertions, report what follows.
+  if (cfg_.unsafe_skip_vote_log_check) return;
+  assert(applied_ <= commit_);
+  assert(snapshot_index_ <= applied_);
+  assert(log_.empty() || (log_.front().index == first_index_ && log_.back().index + 1 == first_index_ + log_.size()));
+  for (const auto& [index, conf] : log_confs_) {
+    const Entry* e = entry(index);
+    assert(index > snapshot_conf_index_);
+    assert(e != nullptr && e->type == EntryType::kConfiguration && "a configuration that exists in no log");
+    assert(Configuration::decode(e->data).value_or(Configuration{}) == conf);
+    (void)e;
+    (void)conf;
+  }
+#endif
+}
+
 uint64_t Node::match_index(NodeId peer) const {
   auto it = peers_.find(peer);
   return it == peers_.end() ? 0 : it->second.match;

@@ -124,14 +124,20 @@ void Node::handle_install_snapshot(NodeId from, uint64_t seq, const InstallSnaps
     // leaves a snapshot plus a stale log, which load() cleans up.
     persist_snapshot();
     if (keep_suffix) {
-      // Keep the log after the snapshot (paper Figure 13, step 6).
+      // Keep the log after the snapshot (paper Figure 13, step 6). It matches
+      // the leader's log at last_index, so its configuration entries above
+      // the snapshot are the leader's too.
       compact_through(m.last_index);
+      log_confs_.erase(log_confs_.begin(), log_confs_.upper_bound(snapshot_index_));
     } else {
+      // The whole log goes, and with it every configuration it held: one
+      // left behind above the snapshot would be a latest configuration that
+      // exists in no log (two leaders in one term with a stale quorum).
       env().storage().erase_range(kLogPrefix, kLogEnd);
       log_.clear();
+      log_confs_.clear();
       first_index_ = m.last_index + 1;
     }
-    log_confs_.erase(log_confs_.begin(), log_confs_.upper_bound(snapshot_index_));
     env().sync();
     sm_->restore(*snapshot_data_);
     record(RecordKind::kRaftSnapshot, snapshot_index_, snapshot_term_);
