@@ -134,12 +134,12 @@ void RaftChecker::check_leader(core::Time t, uint64_t seq, core::NodeId id, cons
   const uint64_t from = leader.snapshot_index() + 1;
   for (uint64_t i = from; i < committed_.size() && !violation_; ++i) {
     const Seen& c = committed_[i];
-    if (c.term == 0 || c.term >= leader.term()) continue;
+    if (c.term == 0 || c.commit_term >= leader.term()) continue;
     const auto info = leader.entry_info(i);
     if (!info || info->term != c.term || info->hash != c.hash) {
       fail(t, seq, {id, c.node}, leader.term(), i, "leader_completeness",
            "leader " + n(id) + " of term " + n(leader.term()) + " lacks entry " + n(i) + "/" + n(c.term) +
-               " committed on node " + n(c.node));
+               " committed in term " + n(c.commit_term) + " on node " + n(c.node));
     }
   }
 }
@@ -154,17 +154,17 @@ void RaftChecker::check_commits(core::Time t, uint64_t seq, core::NodeId id, con
     if (!info) continue;
     Seen& c = at_grow(committed_, i);
     if (c.term == 0) {
-      c = Seen{info->term, info->hash, kUnknown, id};
-      // Leaders of later terms must already hold it.
+      c = Seen{info->term, info->hash, kUnknown, id, node.term()};
+      // Leaders of terms after the one it was committed in must already hold it.
       for (core::NodeId other = 0; other < nodes.size() && !violation_; ++other) {
         const core::raft::Node* l = nodes[other];
-        if (l == nullptr || l->role() != core::raft::Role::kLeader || l->term() <= info->term) continue;
+        if (l == nullptr || l->role() != core::raft::Role::kLeader || l->term() <= c.commit_term) continue;
         if (i <= l->snapshot_index()) continue;
         const auto li = l->entry_info(i);
         if (!li || li->term != info->term || li->hash != info->hash) {
           fail(t, seq, {other, id}, l->term(), i, "leader_completeness",
                "leader " + n(other) + " of term " + n(l->term()) + " lacks entry " + n(i) + "/" + n(info->term) +
-                   " committed on node " + n(id));
+                   " committed in term " + n(c.commit_term) + " on node " + n(id));
         }
       }
     } else if (c.term != info->term || c.hash != info->hash) {

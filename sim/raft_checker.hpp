@@ -11,8 +11,14 @@
 //   leader completeness   a leader's log holds every entry committed in an
 //                         earlier term: checked when a node becomes leader,
 //                         and for every current leader when an entry is newly
-//                         seen committed. Entries inside a snapshot count as
-//                         held (they cannot be inspected).
+//                         seen committed. "Committed in term T" is the term
+//                         of the node that is first seen committing the
+//                         entry (the leader that counted it, whose commit
+//                         precedes any follower's), not the entry's own term:
+//                         an entry of term 2 committed by the leader of term
+//                         4 need not be in the log of a stale leader of term
+//                         3. Entries inside a snapshot count as held (they
+//                         cannot be inspected).
 //   state machine safety  no two nodes apply different entries at one index,
 //                         and no index is seen committed with two contents.
 //
@@ -63,6 +69,7 @@ class RaftChecker {
     uint64_t hash = 0;
     uint64_t prev_term = 0;  // UINT64_MAX when unknown
     core::NodeId node = core::kNoNode;
+    uint64_t commit_term = 0;  // committed_ only: the term in which it was committed
   };
   struct PerNode {
     uint64_t dirty_from = UINT64_MAX;  // lowest index appended since the last after_event
