@@ -34,7 +34,7 @@ class Driver : public Observer {
   virtual void build(Simulation& sim, const Scenario& s) = 0;
   // Called once before the run starts (after start_all).
   virtual void start_workload(Simulation& /*sim*/, const Scenario& /*s*/) {}
-  // Selector support; kNoNode when there is no leader.
+  // Selector support: the running (not paused) leader; kNoNode when there is none.
   virtual core::NodeId leader() const { return core::kNoNode; }
   // Liveness property evaluated at a point in time.
   virtual bool holds(const Expectation& e, std::string& detail) = 0;

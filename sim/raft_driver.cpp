@@ -277,23 +277,25 @@ void RaftDriver::on_lifecycle(core::Time /*now*/, core::NodeId node, const char*
   update_leadership(w == "crash" ? "crash" : w == "pause" ? "paused" : "step_down");
 }
 
+bool RaftDriver::cut_off(core::NodeId leader) const {
+  const core::raft::Node* l = nodes_[leader];
+  if (!l || sim_->is_paused(leader)) return true;
+  size_t reach = 0, voters = 0;
+  for (core::NodeId v : l->latest_configuration().voter_ids()) {
+    ++voters;
+    if (v == leader || (nodes_[v] && !sim_->is_paused(v) && sim_->network().reachable(leader, v) &&
+                        sim_->network().reachable(v, leader)))
+      ++reach;
+  }
+  return reach < voters / 2 + 1;
+}
+
 void RaftDriver::world_changed(const char* cause) {
   // A leader that can no longer exchange messages with a quorum has been lost,
   // even if it and its followers do not know it yet.
-  if (current_leader_ != core::kNoNode && !interval_open()) {
+  if (current_leader_ != core::kNoNode && !interval_open() && cut_off(current_leader_)) {
     const core::raft::Node* l = nodes_[current_leader_];
-    size_t reach = 0, voters = 0;
-    if (l) {
-      for (core::NodeId v : l->latest_configuration().voter_ids()) {
-        ++voters;
-        if (v == current_leader_ ||
-            (nodes_[v] && !sim_->is_paused(v) && sim_->network().reachable(current_leader_, v) &&
-             sim_->network().reachable(v, current_leader_)))
-          ++reach;
-      }
-    }
-    if (!l || sim_->is_paused(current_leader_) || reach < voters / 2 + 1)
-      open_interval(!l ? "crash" : sim_->is_paused(current_leader_) ? "paused" : cause);
+    open_interval(!l ? "crash" : sim_->is_paused(current_leader_) ? "paused" : cause);
   }
   update_leadership(cause);
 }
@@ -332,7 +334,11 @@ void RaftDriver::update_leadership(const char* cause) {
   LeaderlessInterval& iv = intervals_.back();
   if (s == core::kNoNode) return;
   const uint64_t term = nodes_[s]->term();
-  if (term <= iv.old_term && s == current_leader_) return;  // the lost leader is not a new one
+  // The leader that was lost, back in the same term (a short isolation or
+  // pause that nobody campaigned through): the interval closes once it can
+  // again exchange messages with a quorum, not merely because its followers
+  // never forgot it.
+  if (term <= iv.old_term && s == current_leader_ && cut_off(s)) return;
   iv.end_ns = sim_->now();
   iv.new_term = term;
   for (auto it = election_terms_.upper_bound(iv.old_term); it != election_terms_.end() && it->first <= term; ++it) {
@@ -352,11 +358,14 @@ uint64_t RaftDriver::sent_of_type(uint16_t type) const {
 }
 
 core::NodeId RaftDriver::leader() const {
+  // The running leader of the highest term. A paused leader is frozen: it
+  // cannot take a client request or a membership change, and a selector or
+  // an action must not make it act.
   core::NodeId best = core::kNoNode;
   uint64_t best_term = 0;
   for (core::NodeId id : servers_) {
     const core::raft::Node* n = nodes_[id];
-    if (n && n->role() == core::raft::Role::kLeader && n->term() >= best_term) {
+    if (n && !sim_->is_paused(id) && n->role() == core::raft::Role::kLeader && n->term() >= best_term) {
       best = id;
       best_term = n->term();
     }

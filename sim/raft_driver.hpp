@@ -61,6 +61,9 @@ class RaftDriver final : public Driver {
   void drain(core::NodeId node);
   // The leader known to a majority of the latest configuration's voters (and in role leader), or kNoNode.
   core::NodeId stable_leader() const;
+  // True when `leader` is crashed, paused, or cannot exchange messages with a
+  // quorum of its latest configuration's voters (live, reachable both ways).
+  bool cut_off(core::NodeId leader) const;
   void update_leadership(const char* cause);
   bool interval_open() const;
   void open_interval(const char* cause);

@@ -94,22 +94,26 @@ bool Runner::passed() const {
 
 std::vector<core::NodeId> Runner::resolve(const Target& t, Fault::Kind action) {
   const uint32_t n = sim_->node_count();
-  // Which nodes the action can apply to: crash/pause need a running node,
-  // restart a crashed one, resume a paused one.
-  auto applicable = [&](core::NodeId id) {
+  // Which nodes the action can apply to: crash needs a node that is up
+  // (paused or not), pause a running one, restart a crashed one, resume a
+  // paused one. Every other action (network, clock, protocol actions) picks
+  // by selector only among live nodes, up and not paused: a frozen process
+  // is nobody's leader or follower, and a fault drawn for a dead node would
+  // be a silent no-op. The all_* selectors take every node of their kind.
+  auto applicable = [&](core::NodeId id, bool every) {
     switch (action) {
       case Fault::Kind::kCrash: return sim_->is_up(id);
       case Fault::Kind::kPause: return sim_->is_up(id) && !sim_->is_paused(id);
       case Fault::Kind::kRestart: return !sim_->is_up(id);
       case Fault::Kind::kResume: return sim_->is_up(id) && sim_->is_paused(id);
-      default: return true;
+      default: return every || (sim_->is_up(id) && !sim_->is_paused(id));
     }
   };
   std::vector<core::NodeId> pool;
-  auto collect = [&](bool servers, bool clients) {
+  auto collect = [&](bool servers, bool clients, bool every = false) {
     for (core::NodeId i = 0; i < n; ++i) {
       const bool is_server = scenario_.nodes[i].server;
-      if (((is_server && servers) || (!is_server && clients)) && applicable(i)) pool.push_back(i);
+      if (((is_server && servers) || (!is_server && clients)) && applicable(i, every)) pool.push_back(i);
     }
   };
   auto pick = [&](size_t k) {
@@ -122,12 +126,13 @@ std::vector<core::NodeId> Runner::resolve(const Target& t, Fault::Kind action) {
     std::sort(pool.begin(), pool.end());
     return pool;
   };
+  // The stack's leader is always a live node (never a paused one).
   const core::NodeId leader = driver_->leader();
   const size_t servers = scenario_.servers().size();
   switch (t.kind) {
     case Target::Kind::kNames: return t.nodes;
     case Target::Kind::kLeader:
-      if (leader != core::kNoNode && applicable(leader)) return {leader};
+      if (leader != core::kNoNode && applicable(leader, false)) return {leader};
       return {};
     case Target::Kind::kFollowers:
     case Target::Kind::kRandomFollower:
@@ -139,9 +144,9 @@ std::vector<core::NodeId> Runner::resolve(const Target& t, Fault::Kind action) {
     case Target::Kind::kRandomNode: collect(true, true); return pick(1);
     case Target::Kind::kMinority: collect(true, false); return pick((servers - 1) / 2);
     case Target::Kind::kMajority: collect(true, false); return pick(servers / 2 + 1);
-    case Target::Kind::kAllServers: collect(true, false); return pool;
-    case Target::Kind::kAllClients: collect(false, true); return pool;
-    case Target::Kind::kAll: collect(true, true); return pool;
+    case Target::Kind::kAllServers: collect(true, false, true); return pool;
+    case Target::Kind::kAllClients: collect(false, true, true); return pool;
+    case Target::Kind::kAll: collect(true, true, true); return pool;
     case Target::Kind::kAllCrashed:
       for (core::NodeId i = 0; i < n; ++i)
         if (!sim_->is_up(i)) pool.push_back(i);
