@@ -28,7 +28,11 @@ from the families the seed switched on:
     minority_change  a membership change aimed at an isolated or minority
                      leader: isolate it (or split the cluster), then change
                      the configuration before its lease runs out
+    change_then_crash  a membership change, and the leader crashes right
+                     after appending it
     transfer         leadership transfer
+    intermittent_heal  heals between cuts during the safety phase
+    quiet            the client load stops early
 
 Then a liveness phase on a healed core: heal, restore links, restart every
 crashed server, resume every paused one. By a deadline derived from the
@@ -43,7 +47,8 @@ import sys
 import tempfile
 
 FAMILIES = ("crash", "crash_lose", "pause", "partition", "isolate", "block", "loss", "duplicate", "reorder",
-            "bandwidth", "degrade", "clock", "membership", "minority_change", "transfer")
+            "bandwidth", "degrade", "clock", "membership", "minority_change", "change_then_crash", "transfer",
+            "intermittent_heal", "quiet")
 
 # hashicorp/raft: failureWait 10 ms doubled per failure up to maxFailureScale
 # 12, i.e. a follower that kept failing waits up to 10.24 s for its retry.
@@ -73,7 +78,7 @@ def scenario(seed, unsafe=False):
     if n < 3:
         on["partition"] = False  # the shapes need three nodes
     if n < 2:
-        on["block"] = on["isolate"] = on["transfer"] = on["minority_change"] = False
+        on["block"] = on["isolate"] = on["transfer"] = on["minority_change"] = on["change_then_crash"] = False
 
     raft = {"raft_multiplier": 1}
     if rnd.random() < 0.4:  # aggressive snapshots
@@ -121,13 +126,11 @@ def scenario(seed, unsafe=False):
     def add(t, f):
         faults.append((t, f))
 
-    # Servers that do not start as voters join early (as a new Consul server
-    # does), unless the membership family keeps them waiting.
-    t_join = 2.5
+    # Servers that do not start as voters join at a random time (as a new
+    # Consul server does), unless the membership family keeps them waiting.
     for s in joiners:
         if not on["membership"] or rnd.random() < 0.5:
-            add(t_join, {rnd.choice(["add_voter", "add_voter", "add_nonvoter"]): s})
-            t_join += 0.3
+            add(rnd.uniform(2.0, heal_s - 1.0), {rnd.choice(["add_voter", "add_voter", "add_nonvoter"]): s})
 
     degraded = False
     if heavy:
@@ -135,8 +138,7 @@ def scenario(seed, unsafe=False):
         degraded = True
 
     enabled = [f for f in ("crash", "crash_lose", "pause", "partition", "isolate", "block", "degrade", "clock",
-                           "membership", "minority_change", "transfer") if on[f]]
-    partitioned = False
+                           "membership", "minority_change", "change_then_crash", "transfer") if on[f]]
     t = 3.0
     mean_gap = rnd.uniform(0.3, 3.0)
     while enabled:
@@ -163,15 +165,12 @@ def scenario(seed, unsafe=False):
                 add(t, {"partition": {"groups": [sorted(order[:k]), sorted(order[k:])]}})
             else:
                 add(t, {"partition": {"shape": shape}})
-            partitioned = True
         elif fam == "isolate":
             add(t, {"isolate": rnd.choice(["leader", "random_server"])})
-            partitioned = True
         elif fam == "block":
             a = rnd.choice(servers + ["leader"])
             b = rnd.choice([s for s in servers if s != a] + ["leader", "followers"])
             add(t, {"block": {"from": a, "to": b}})
-            partitioned = True
         elif fam == "degrade":
             f = {"nodes": rnd.choice(["random_server", "leader", "random_follower"])}
             what = rnd.choice(["latency", "loss", "bandwidth", "reorder"])
@@ -201,22 +200,41 @@ def scenario(seed, unsafe=False):
                 add(t, {"partition": {"shape": "random_halves"}})
             else:
                 add(t, {"isolate": "leader"})
-            partitioned = True
             op = rnd.choice(["add_voter", "add_nonvoter", "demote_voter", "remove_server"])
             # Before the isolated leader's lease (500 ms at raft_multiplier 1) runs out.
             add(t + rnd.uniform(0.01, 0.45), {op: rnd.choice(servers + ["leader", "random_follower"])})
+        elif fam == "change_then_crash":
+            # The leader dies in the middle of a configuration change: right
+            # after appending it, before or while it reaches the others.
+            op = rnd.choice(["add_voter", "add_nonvoter", "demote_voter", "remove_server"])
+            add(t, {op: rnd.choice(servers + ["random_follower"])})
+            f = {"crash": "leader"}
+            if rnd.random() < 0.3:
+                f["lose_unsynced"] = True
+            add(t + rnd.uniform(0.0, 0.02), f)
+            add(t + rnd.uniform(0.3, 3.0), {"restart": "all_crashed"})
         elif fam == "transfer":
             add(t, {"transfer_leadership": rnd.choice(servers + ["random_follower", "followers"])})
+        if on["intermittent_heal"] and fam in ("partition", "isolate", "block", "minority_change"):
+            # Heal within the safety phase, so that state built up on both
+            # sides of a cut meets while faults go on.
+            add(t + rnd.uniform(0.2, 4.0), {"heal": "all"})
     faults.sort(key=lambda x: x[0])  # stable: pairs keep their order
 
     # A fault drawn past the heal moves to just before it.
     out = []
     last = 0.0
+    partitioned = False  # heal needs a partition, isolate or block since the previous heal
     for ft, f in faults:
         ft = min(max(ft, last), heal_s - 0.01)
         last = ft
+        if "heal" in f:
+            if not partitioned:
+                continue
+            partitioned = False
+        elif any(k in f for k in ("partition", "isolate", "block")):
+            partitioned = True
         out.append({"at": _us(ft), **f})
-    # heal needs a partition, isolate or block since the previous heal.
     if partitioned:
         out.append({"at": _us(heal_s), "heal": "all"})
     if degraded:
@@ -225,8 +243,11 @@ def scenario(seed, unsafe=False):
     out.append({"at": _us(heal_s + 0.2), "resume": "all_paused"})
 
     deadline = liveness_deadline_s(heal_s, 1.0, 1.0, 1.0)
-    rate = rnd.choice([20, 60, 150])
-    kv = {"rate_per_s": rate, "keys": rnd.randint(1, 16), "start": "2s", "stop": _us(heal_s + 3.0),
+    rate = rnd.choice([5, 20, 60, 150])
+    # quiet: the load stops early, so that logs stop growing while faults go
+    # on (a snapshot then stays behind what a cut-off leader appended).
+    stop = rnd.uniform(4.0, heal_s) if on["quiet"] else heal_s + 3.0
+    kv = {"rate_per_s": rate, "keys": rnd.randint(1, 16), "start": "2s", "stop": _us(stop),
           "cas": round(rnd.uniform(0, 0.3), 2)}
     return {
         "name": f"swarm {seed}",
@@ -257,6 +278,11 @@ def run(binary, seed, tmpdir, unsafe=False):
     proc = subprocess.run([binary, "run", path, "--json"], capture_output=True, text=True, timeout=600)
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"seed {seed}: exit {proc.returncode}: {proc.stderr}")
+    if not proc.stdout.strip():
+        # The run stopped early: a simulation error or a protocol invariant
+        # violation (a bug, reported on stderr).
+        return proc.returncode, {"expectations": [{"name": "run", "pass": False, "detail": proc.stderr.strip()}],
+                                 "metrics": {"raft": {"leaderless_intervals": []}}}
     return proc.returncode, json.loads(proc.stdout)
 
 

@@ -23,8 +23,9 @@
 // last_applied() <= commit_index(); snapshot_index() <= last_applied();
 // the in-memory log holds every index in [first_log_index(), last_log_index()];
 // every configuration the node may use is in its log or its snapshot: each
-// one it tracks above the snapshot is a configuration entry of its log (debug
-// builds check this after every input).
+// one it tracks above the snapshot is a configuration entry of its log
+// (checked after every input with CORE_CHECK, core/check.hpp, which throws
+// core::InvariantViolation; the costlier checks are debug-only asserts).
 #pragma once
 
 #include <cstdint>
@@ -249,7 +250,7 @@ class Node : public core::Node {
   void apply_committed();
   void note_config_change();
   const Configuration& config_at(uint64_t index, uint64_t* conf_index) const;
-  // Debug builds: asserts the invariants above (no-op with NDEBUG).
+  // Checks the invariants above; throws core::InvariantViolation.
   void check_invariants() const;
 
   Config cfg_;

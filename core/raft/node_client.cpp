@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cassert>
 
+#include "core/check.hpp"
+
 namespace core::raft {
 
 // ---------------------------------------------------------------- client API
@@ -163,22 +165,19 @@ uint64_t Node::committed_configuration_index() const {
 }
 
 void Node::check_invariants() const {
-#ifndef NDEBUG
   // The deliberately broken build may lose committed entries; the checkers,
-  // not assertions, report what follows.
+  // not these checks, report what follows.
   if (cfg_.unsafe_skip_vote_log_check) return;
-  assert(applied_ <= commit_);
-  assert(snapshot_index_ <= applied_);
-  assert(log_.empty() || (log_.front().index == first_index_ && log_.back().index + 1 == first_index_ + log_.size()));
+  CORE_CHECK(applied_ <= commit_ && snapshot_index_ <= applied_, "raft: apply index out of order");
+  // Cheap enough for every input: a node tracks a handful of configurations.
   for (const auto& [index, conf] : log_confs_) {
     const Entry* e = entry(index);
-    assert(index > snapshot_conf_index_);
-    assert(e != nullptr && e->type == EntryType::kConfiguration && "a configuration that exists in no log");
+    CORE_CHECK(index > snapshot_conf_index_ && e != nullptr && e->type == EntryType::kConfiguration,
+               "raft: a configuration that exists in no log (index " + std::to_string(index) + ")");
     assert(Configuration::decode(e->data).value_or(Configuration{}) == conf);
-    (void)e;
     (void)conf;
   }
-#endif
+  assert(log_.empty() || (log_.front().index == first_index_ && log_.back().index + 1 == first_index_ + log_.size()));
 }
 
 uint64_t Node::match_index(NodeId peer) const {

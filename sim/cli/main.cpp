@@ -1,7 +1,9 @@
 // The `clustersim` command: run, validate, bench, diff.
 //
 // Exit codes: 0 success (all expectations hold), 1 an expectation failed (or
-// traces differ, or a benchmark missed its expected delivery count), 2 bad
+// traces differ, a benchmark missed its expected delivery count, or the run
+// stopped on a simulation error or a protocol invariant violation, with no
+// JSON on stdout), 2 bad
 // input (usage, malformed scenario, unreadable file). Errors go to stderr;
 // with --json, stdout carries exactly one JSON object.
 #include <CLI/CLI.hpp>
@@ -9,6 +11,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "core/check.hpp"
 #include "sim/bench.hpp"
 #include "sim/distribution.hpp"
 #include "sim/runner.hpp"
@@ -194,6 +197,9 @@ int main(int argc, char** argv) {
     return kExitBadInput;
   } catch (const sim::SimulationError& e) {
     std::cerr << "clustersim: simulation error: " << e.what() << "\n";
+    return kExitFailed;
+  } catch (const core::InvariantViolation& e) {
+    std::cerr << "clustersim: protocol invariant violated: " << e.what() << "\n";
     return kExitFailed;
   } catch (const std::exception& e) {
     std::cerr << "clustersim: " << e.what() << "\n";
