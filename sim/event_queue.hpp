@@ -24,6 +24,7 @@ enum class EventKind : uint8_t {
   kDepart = 3,   // a = message slot, held until a sync completed
   kSyncDone = 4, // a = node, b = incarnation
   kControl = 5,  // a = control action index
+  kHop = 6,      // a = message slot reaching a bandwidth-limited link, b = hop << 2 | no-dup << 1 | copy
 };
 
 struct Event {

@@ -39,6 +39,8 @@ const char* drop_reason_name(DropReason r) {
 uint32_t Network::add_lan(std::string name, const LinkParams& lan) {
   if (!host_lan_.empty()) throw std::logic_error("add every LAN before the first host");
   lans_.push_back({std::move(name), lan, lan});
+  // The longest path: every LAN, the links between them, both access links.
+  path_scratch_.resize(2 * lans_.size() + 2);
   invalidate_routes();
   refresh_fast_path();
   return static_cast<uint32_t>(lans_.size() - 1);
@@ -47,12 +49,16 @@ uint32_t Network::add_lan(std::string name, const LinkParams& lan) {
 void Network::add_host(core::NodeId host, uint32_t lan) {
   if (host != host_lan_.size()) throw std::logic_error("hosts must be added in id order");
   if (lan >= lans_.size()) throw std::logic_error("no such LAN");
+  if (links_.size() >= kMaxLinks) throw std::logic_error("too many links");
   host_lan_.push_back(lan);
   // Vertex numbers of LANs depend on the host count; links store LAN indices
   // for WAN links and are mapped to vertices when routes are computed.
   host_access_.push_back(static_cast<uint32_t>(links_.size()));
   links_.push_back({host, lan, LinkParams{}, LinkParams{}, true, false, {0, 0}});
-  refresh_fast_path();
+  // The new host's fast-path flag only (a full refresh per host would make
+  // building N hosts cost N^2).
+  links_.back().ideal = links_.back().params.ideal();
+  access_ideal_.push_back(links_.back().ideal);
   group_.clear();
   blocks_.clear();
   any_block_ = false;
@@ -63,10 +69,12 @@ uint32_t Network::add_wan_link(uint32_t lan_a, uint32_t lan_b, const LinkParams&
   if (lan_a >= lans_.size() || lan_b >= lans_.size() || lan_a == lan_b) throw std::logic_error("bad WAN link ends");
   const auto key = std::minmax(lan_a, lan_b);
   if (wan_by_lans_.count(key)) throw std::logic_error("LANs already joined");
+  if (links_.size() >= kMaxLinks) throw std::logic_error("too many links");
   const uint32_t id = static_cast<uint32_t>(links_.size());
   links_.push_back({lan_a, lan_b, params, params, true, true, {0, 0}});
   wan_by_lans_[key] = id;
   invalidate_routes();
+  refresh_fast_path();
   return id;
 }
 
@@ -99,7 +107,8 @@ void Network::heal() {
 
 void Network::refresh_fast_path() {
   access_ideal_.resize(host_count());
-  for (uint32_t h = 0; h < host_count(); ++h) access_ideal_[h] = links_[host_access_[h]].params.ideal();
+  for (Link& l : links_) l.ideal = l.params.ideal();
+  for (uint32_t h = 0; h < host_count(); ++h) access_ideal_[h] = links_[host_access_[h]].ideal;
   lan_simple_.resize(lan_count());
   for (uint32_t l = 0; l < lan_count(); ++l) lan_simple_[l] = lans_[l].params.simple();
 }
@@ -132,10 +141,12 @@ void Network::restore_lan(uint32_t lan) {
 void Network::degrade_wan(uint32_t link, const LinkParams& params) {
   links_[link].params = params;
   invalidate_routes();
+  refresh_fast_path();
 }
 void Network::restore_wan(uint32_t link) {
   links_[link].params = links_[link].configured;
   invalidate_routes();
+  refresh_fast_path();
 }
 void Network::set_wan_up(uint32_t link, bool up) {
   links_[link].up = up;
@@ -146,8 +157,7 @@ void Network::set_wan_up(uint32_t link, bool up) {
 // between two hosts is: access link, the LAN route, access link. Dijkstra
 // runs on the whole graph from the source host's LAN switch and is cached per
 // source LAN; `routes_[lan][v]` is the link by which vertex v is reached.
-const std::vector<uint32_t>& Network::route_from(core::NodeId src) {
-  const uint32_t src_lan = host_lan_[src];
+const std::vector<uint32_t>& Network::route_from(uint32_t src_lan) {
   if (routes_.size() != lans_.size()) routes_.assign(lans_.size(), {});
   std::vector<uint32_t>& route = routes_[src_lan];
   if (!route.empty()) return route;
@@ -190,7 +200,7 @@ const std::vector<uint32_t>& Network::route_from(core::NodeId src) {
 bool Network::reachable(core::NodeId from, core::NodeId to) {
   if (blocked(from, to)) return false;
   if (host_lan_[from] == host_lan_[to]) return true;
-  return route_from(from)[host_count() + host_lan_[to]] != kNone;
+  return route_from(host_lan_[from])[host_count() + host_lan_[to]] != kNone;
 }
 
 bool Network::cross(const LinkParams& p, core::Time& t, bool& dup, core::Rng& rng) {
@@ -201,84 +211,156 @@ bool Network::cross(const LinkParams& p, core::Time& t, bool& dup, core::Rng& rn
   return true;
 }
 
+size_t Network::push_route(uint32_t lan, core::NodeId to) {
+  const uint32_t H = host_count();
+  const uint32_t lan_dst = host_lan_[to];
+  // A path visits each LAN at most once, so add_lan sized the buffer for the
+  // longest one; no capacity checks here.
+  uint32_t* path = path_scratch_.data();
+  size_t n = 0;
+  path[n++] = link_code(host_access_[to], false);
+  if (lan != lan_dst) {
+    const std::vector<uint32_t>& route = route_from(lan);
+    uint32_t v = H + lan_dst;
+    if (route[v] == kNone) return 0;
+    // Walk back from the destination LAN to `lan`: each LAN, then the link by
+    // which it is reached (forward when that link is left by its `u` end).
+    while (v != H + lan) {
+      const uint32_t link = route[v];
+      const Link& l = links_[link];
+      path[n++] = lan_code(v - H);
+      path[n++] = link_code(link, l.v == v - H);
+      v = H + (l.u == v - H ? l.v : l.u);
+    }
+  }
+  path[n++] = lan_code(lan);
+  return n;
+}
+
+Network::Leg Network::walk(const uint32_t* path, size_t top, core::Time t, core::Time now, uint32_t size_bytes, core::Rng& rng,
+                          DupPoint* dup) {
+  for (size_t i = top + 1; i-- > 0;) {
+    const uint32_t code = path[i];
+    const core::Time reached = t;
+    const LinkParams* p;
+    if (code & kLanTag) {
+      p = &lans_[code >> 2].params;
+    } else {
+      Link& l = links_[code >> 2];
+      if (l.ideal) continue;
+      p = &l.params;
+      if (p->bandwidth_bps > 0) {
+        // The queue serves messages in the order they reach it, so one that
+        // reaches it later than now waits for an event at that time.
+        if (t > now) return {DropReason::kNone, ((code >> 2) << 1) | (code & 1), t};
+        core::Time& free_at = l.free_at[code & 1];
+        const core::Time start = t > free_at ? t : free_at;
+        const core::Duration tx = static_cast<core::Duration>(
+            (static_cast<core::int128>(size_bytes) * 8 * core::kSecond + p->bandwidth_bps - 1) / p->bandwidth_bps);
+        free_at = start + tx;
+        t = start + tx;
+      }
+    }
+    bool duplicated = false;
+    if (!cross(*p, t, duplicated, rng)) return {DropReason::kLoss, Transit::kNoHop, t};
+    if (duplicated && dup && dup->index == SIZE_MAX) {
+      dup->index = i;
+      dup->t = reached;
+    }
+  }
+  return {DropReason::kNone, Transit::kNoHop, t};
+}
+
+Transit Network::walk_message(const uint32_t* path, size_t top, core::Time t, core::Time now, uint32_t size_bytes, core::Rng& rng,
+                              bool may_duplicate) {
+  Transit tr;
+  DupPoint dup;
+  const Leg leg = walk(path, top, t, now, size_bytes, rng, may_duplicate ? &dup : nullptr);
+  tr.drop = leg.drop;
+  tr.arrive = leg.t;
+  tr.hop = leg.hop;
+  if (dup.index != SIZE_MAX) {
+    // The copy re-crosses the duplicating element from the time the message
+    // reached it, with its own draws, and never duplicates.
+    tr.may_duplicate = false;
+    const Leg copy = walk(path, dup.index, dup.t, now, size_bytes, rng, nullptr);
+    if (copy.drop == DropReason::kNone) {
+      tr.duplicated = true;
+      tr.duplicate_arrive = copy.t;
+      tr.duplicate_hop = copy.hop;
+    }
+  } else {
+    tr.may_duplicate = may_duplicate;
+  }
+  return tr;
+}
+
 Transit Network::transmit_general(core::NodeId from, core::NodeId to, uint32_t size_bytes, core::Time now, core::Rng& rng) {
+  // direct() turned the message down: it is blocked, or it has a path to walk.
   Transit tr;
   if (blocked(from, to)) {
     tr.drop = DropReason::kPartition;
     return tr;
   }
-  const uint32_t lan_src = host_lan_[from], lan_dst = host_lan_[to];
-  if (lan_src == lan_dst && lan_simple_[lan_src] && access_ideal_[from] && access_ideal_[to]) {
-    tr.arrive = now + lans_[lan_src].params.latency.a_ns;
-    return tr;
-  }
-  const uint32_t H = host_count();
-  // Collect the path's elements in order: links by index, LANs as H + lan.
-  path_scratch_.clear();
-  if (lan_src != lan_dst) {
-    const std::vector<uint32_t>& route = route_from(from);
-    uint32_t v = H + lan_dst;
-    if (route[v] == kNone) {
-      tr.drop = DropReason::kUnreachable;
+  const uint32_t lan_src = host_lan_[from];
+  if (lan_src == host_lan_[to]) {
+    if (access_ideal_[from] && access_ideal_[to]) {
+      // Only the LAN draws, and there is no queue to wait for: the walk of
+      // the one-element path, written out (this is most lossy-LAN traffic).
+      const LinkParams& p = lans_[lan_src].params;
+      tr.arrive = now;
+      bool duplicated = false;
+      if (!cross(p, tr.arrive, duplicated, rng)) {
+        tr.drop = DropReason::kLoss;
+        return tr;
+      }
+      if (duplicated) {
+        tr.may_duplicate = false;
+        core::Time t = now;
+        bool ignored = false;
+        if (cross(p, t, ignored, rng)) {
+          tr.duplicated = true;
+          tr.duplicate_arrive = t;
+        }
+      }
       return tr;
     }
-    // Walk back from the destination LAN to the source LAN.
-    path_scratch_.push_back(kNone);  // placeholder for the destination access link, reversed later
-    while (v != H + lan_src) {
-      const uint32_t link = route[v];
-      const Link& l = links_[link];
-      path_scratch_.push_back(H + (v - H));  // the LAN at v
-      path_scratch_.push_back(link);
-      v = H + (l.u == v - H ? l.v : l.u);
-    }
+    // One hop: the sender's access link, the LAN, the receiver's access link.
+    const uint32_t path[3] = {link_code(host_access_[to], false), lan_code(lan_src), link_code(host_access_[from], true)};
+    return walk_message(path, 2, now, now, size_bytes, rng, true);
   }
-  auto cross_link = [&](uint32_t link, bool forward, core::Time& t, bool& dup) {
-    Link& l = links_[link];
-    if (l.params.ideal()) return true;
-    if (l.params.bandwidth_bps > 0) {
-      core::Time& free_at = l.free_at[forward ? 0 : 1];
-      const core::Time start = t > free_at ? t : free_at;
-      const core::Duration tx = static_cast<core::Duration>(
-          (static_cast<core::int128>(size_bytes) * 8 * core::kSecond + l.params.bandwidth_bps - 1) / l.params.bandwidth_bps);
-      free_at = start + tx;
-      t = start + tx;
-    }
-    return cross(l.params, t, dup, rng);
-  };
-  auto run = [&](core::Time& t, bool& dup) -> bool {
-    if (!cross_link(host_access_[from], true, t, dup)) return false;
-    if (!cross(lans_[lan_src].params, t, dup, rng)) return false;
-    // Elements between the source LAN and the destination LAN, in order.
-    for (size_t i = path_scratch_.size(); i-- > 1;) {
-      const uint32_t e = path_scratch_[i];
-      if (i % 2 == 0) {
-        // A link: direction is forward when we leave its `u` end.
-        const Link& l = links_[e];
-        const uint32_t next_lan = path_scratch_[i - 1] - H;
-        if (!cross_link(e, l.v == next_lan, t, dup)) return false;
-      } else {
-        if (!cross(lans_[e - H].params, t, dup, rng)) return false;
-      }
-    }
-    return cross_link(host_access_[to], false, t, dup);
-  };
-  core::Time t = now;
-  bool dup = false;
-  if (!run(t, dup)) {
-    tr.drop = DropReason::kLoss;
+  const size_t n = push_route(lan_src, to);
+  if (n == 0) {
+    tr.drop = DropReason::kUnreachable;
     return tr;
   }
-  tr.arrive = t;
-  if (dup) {
-    // The copy takes its own draws along the same path; it cannot duplicate again.
-    core::Time t2 = now;
-    bool ignored = false;
-    if (run(t2, ignored)) {
-      tr.duplicated = true;
-      tr.duplicate_arrive = t2;
+  path_scratch_[n] = link_code(host_access_[from], true);
+  return walk_message(path_scratch_.data(), n, now, now, size_bytes, rng, true);
+}
+
+Transit Network::resume(core::NodeId to, uint32_t size_bytes, uint32_t hop, bool may_duplicate, core::Time now,
+                        core::Rng& rng) {
+  const uint32_t link = hop >> 1;
+  const bool forward = (hop & 1) == 0;
+  const Link& l = links_[link];
+  size_t n = 0;
+  if (l.wan) {
+    // Routed per hop: on from the LAN at the link's far end, by the route of
+    // the moment. A link that went down meanwhile carries nothing.
+    if (l.up) n = push_route(forward ? l.v : l.u, to);
+    if (n == 0) {
+      Transit tr;
+      tr.drop = DropReason::kUnreachable;
+      tr.may_duplicate = may_duplicate;
+      return tr;
     }
+  } else {
+    // The receiver's access link, the last element (the sender's own is
+    // always reached at the send time and never waits).
+    assert(l.u == to && !forward);
   }
-  return tr;
+  path_scratch_[n] = link_code(link, forward);
+  return walk_message(path_scratch_.data(), n, now, now, size_bytes, rng, may_duplicate);
 }
 
 }  // namespace sim

@@ -5,22 +5,50 @@
 // different datacenters are joined by WAN links. A message from A to B follows
 // the cheapest path of up links (weight: mean latency, plus one per hop) and
 // meets, in path order, every element on it:
-//   - an access or WAN link: its latency, loss, duplication, reordering and
-//     bandwidth (transmission time size*8/bps, FIFO per link direction);
+//   - an access or WAN link: its bandwidth (transmission time size*8/bps, see
+//     below), then its latency, loss, duplication and reordering;
 //   - a LAN switch: the LAN's latency, loss, duplication and reordering. This
 //     is "one hop": crossing a LAN costs one draw of its latency distribution,
 //     so a single-LAN cluster has exactly the configured host-to-host latency.
 // Access links are ideal unless degraded by a fault. Paths are cached per
-// source and recomputed when a link goes up or down or is degraded.
+// source LAN and recomputed when a link goes up or down or is degraded.
+//
+// Bandwidth: a bandwidth-limited link direction is a FIFO queue that serves
+// messages in the order they *reach* it (start = max(arrival, free_at),
+// free_at = start + size*8/bps). Its order of service is therefore not known
+// when a message is sent: a message sent later may reach the link first. So a
+// walk along the path stops at a bandwidth-limited link reached after the
+// send time: transmit() returns a Transit whose `hop` names that link and whose
+// `arrive` is the time the message reaches it, and the caller calls resume()
+// at that time (in event order), which serves the link and walks on, perhaps
+// stopping again at a later bandwidth-limited link. Links reached at the
+// current time (the sender's own access link) are served at once. Deferred
+// messages are routed per hop: after a WAN link the walk follows the route
+// current at that moment from the LAN it entered; a message that reaches a
+// link that is down, or a LAN from which its destination is unreachable, is
+// dropped as unreachable. Each element is crossed with its parameters at the
+// time the message reaches it (a degrade in between applies). Paths without
+// bandwidth limits never stop: their whole walk happens at send time.
+//
+// Duplication: a message is duplicated at most once. The first element that
+// duplicates it makes a copy, which crosses that element again and everything
+// after it with its own draws, starting at the time the message reached that
+// element; the copy never duplicates, and later duplication draws of the
+// message are made (so the draw sequence does not depend on them) but
+// ignored. The message is walked first, then the copy. A copy lost before its
+// walk first stops never existed (not counted, not traced); a copy lost at a
+// later hop is a drop like any other.
 //
 // Partitions are rules over hosts, checked when a message is sent and again
-// when it would arrive (a cut cable also drops what is in flight):
+// when it would arrive (a cut cable also drops what is in flight), never at
+// intermediate hops:
 //   - groups: hosts in different groups cannot reach each other; hosts not
 //     named in any group form one more group together;
 //   - one-way blocks: A's packets to B are dropped while B's reach A.
 //
 // All random draws come from the stream the caller passes (the sender's link
-// stream), so a run replays exactly. Not thread-safe.
+// stream), at the moment they are made: at send time for the first part of the
+// walk, at each hop for the rest. A run replays exactly. Not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -58,11 +86,20 @@ enum class DropReason : uint8_t {
 };
 const char* drop_reason_name(DropReason r);
 
+// Where a walk stopped, for a message and for the copy an element made of it.
+// `hop` is kNoHop when `arrive` is the delivery time at the receiver; else the
+// message reaches bandwidth-limited link direction `hop` at `arrive` and must
+// be resumed then. A dropped message with `duplicated` set still has a live
+// copy (the copy was made before the message was lost).
 struct Transit {
+  static constexpr uint32_t kNoHop = UINT32_MAX;
   DropReason drop = DropReason::kNone;
+  bool duplicated = false;    // a copy exists: duplicate_arrive, duplicate_hop
+  bool may_duplicate = true;  // false once the message has been duplicated; pass it to resume()
+  uint32_t hop = kNoHop;
   core::Time arrive = 0;
-  bool duplicated = false;
   core::Time duplicate_arrive = 0;
+  uint32_t duplicate_hop = kNoHop;
 };
 
 class Network {
@@ -103,18 +140,38 @@ class Network {
     if (!group_.empty() && group_[from] != group_[to]) return true;
     return any_block_ && block_bit(from, to);
   }
-  Transit transmit(core::NodeId from, core::NodeId to, uint32_t size_bytes, core::Time now, core::Rng& rng) {
-    // Inline fast path: same LAN, ideal access links, a LAN with only a
-    // constant latency -- no draws, no path walk.
+  // The inline fast path: same LAN, ideal access links, a LAN with only a
+  // constant latency, not blocked -- no draws, no path walk, no queue. True
+  // with the arrival time in `arrive` when it applies (transmit() would give
+  // the same answer).
+  bool direct(core::NodeId from, core::NodeId to, core::Time now, core::Time& arrive) const {
     const uint32_t lan = host_lan_[from];
     if (lan == host_lan_[to] && lan_simple_[lan] && access_ideal_[from] && access_ideal_[to] && !blocked(from, to)) {
-      Transit tr;
-      tr.arrive = now + lans_[lan].params.latency.a_ns;
-      return tr;
+      arrive = now + lans_[lan].params.latency.a_ns;
+      return true;
     }
+    return false;
+  }
+  // Sends a message at `now`: walks its path until it is delivered, dropped
+  // or reaches a bandwidth-limited link after `now` (see Transit).
+  Transit transmit(core::NodeId from, core::NodeId to, uint32_t size_bytes, core::Time now, core::Rng& rng) {
+    Transit tr;
+    if (direct(from, to, now, tr.arrive)) return tr;
     return transmit_general(from, to, size_bytes, now, rng);
   }
+  // transmit() for a message direct() has turned down (the caller tried the
+  // fast path first); the answer is transmit()'s.
+  Transit transmit_general(core::NodeId from, core::NodeId to, uint32_t size_bytes, core::Time now, core::Rng& rng);
+  // Continues a walk that stopped at `hop` (a Transit's hop or duplicate_hop),
+  // at the time `now` it reaches that link: serves the link's queue and walks
+  // on (kUnreachable if the link is down or `to` cannot be reached from its
+  // far end). `may_duplicate` is false for a copy and for a message that has
+  // been duplicated already. Pass the sender's stream, as for transmit().
+  // Callers resume walks in (time, scheduling) order, as events run.
+  Transit resume(core::NodeId to, uint32_t size_bytes, uint32_t hop, bool may_duplicate, core::Time now, core::Rng& rng);
   bool reachable(core::NodeId from, core::NodeId to);
+  // Hop codes fit in 30 bits (the simulation packs two flags beside them).
+  static constexpr uint32_t kMaxLinks = 1u << 29;
 
  private:
   static constexpr uint32_t kNone = UINT32_MAX;
@@ -129,20 +186,50 @@ class Network {
     LinkParams configured;
     bool up = true;
     bool wan = false;  // joins two LANs (u, v are LAN indices); else u is a host, v its LAN
-    core::Time free_at[2] = {0, 0};  // bandwidth queue per direction (u->v, v->u)
+    core::Time free_at[2] = {0, 0};  // bandwidth queue per direction (u->v, v->u): when it finishes its last message
+    bool ideal = true;               // params.ideal(), kept by refresh_fast_path()
   };
 
   bool block_bit(core::NodeId from, core::NodeId to) const {
     const uint64_t bit = static_cast<uint64_t>(from) * host_count() + to;
     return (blocks_[bit >> 6] >> (bit & 63)) & 1u;
   }
-  Transit transmit_general(core::NodeId from, core::NodeId to, uint32_t size_bytes, core::Time now, core::Rng& rng);
-  const std::vector<uint32_t>& route_from(core::NodeId src);
+  const std::vector<uint32_t>& route_from(uint32_t src_lan);
+
+  // A path is a stack of element codes, the next element last: a link is
+  // (link << 2) | dir (dir 0: from its u end to its v end), a LAN is
+  // (lan << 2) | 2. A hop code is (link << 1) | dir.
+  static constexpr uint32_t kLanTag = 2;
+  static uint32_t link_code(uint32_t link, bool forward) { return (link << 2) | (forward ? 0u : 1u); }
+  static uint32_t lan_code(uint32_t lan) { return (lan << 2) | kLanTag; }
+  // Writes into path_scratch_ the elements from LAN `lan` (on top) to host
+  // `to` (its access link, at index 0); returns how many, or 0 when to's LAN
+  // is unreachable from `lan`. There is room for one more element on top.
+  size_t push_route(uint32_t lan, core::NodeId to);
+  // Where one walk stopped.
+  struct Leg {
+    DropReason drop;
+    uint32_t hop;
+    core::Time t;
+  };
+  // Where and when an element duplicated the message.
+  struct DupPoint {
+    size_t index = SIZE_MAX;  // in the path
+    core::Time t = 0;
+  };
+  // Crosses path[top], path[top - 1], ... path[0] from time t. Records the
+  // first duplicating element in *dup unless dup is null.
+  Leg walk(const uint32_t* path, size_t top, core::Time t, core::Time now, uint32_t size_bytes, core::Rng& rng, DupPoint* dup);
+  // Walks the message from path[top], then the copy if one is made. Inlined
+  // into its callers: a call less per message on every multi-hop path.
+  [[gnu::always_inline]] inline Transit walk_message(const uint32_t* path, size_t top, core::Time t, core::Time now,
+                                                     uint32_t size_bytes, core::Rng& rng, bool may_duplicate);
   void invalidate_routes() { routes_.clear(); }
-  // Recomputes the same-LAN fast path flags after any parameter change.
+  // Recomputes the same-LAN fast path flags and Link::ideal after any
+  // parameter change.
   void refresh_fast_path();
   uint32_t vertex_count() const { return host_count() + lan_count(); }
-  // Applies one element's latency/loss/dup/reorder/bandwidth to a transit.
+  // Applies one element's loss/latency/reorder/dup to a transit.
   static bool cross(const LinkParams& p, core::Time& t, bool& dup, core::Rng& rng);
 
   std::vector<Lan> lans_;
@@ -158,7 +245,7 @@ class Network {
   std::vector<uint32_t> group_;  // empty = no group partition
   std::vector<uint64_t> blocks_;  // H*H bits, allocated on first block
   bool any_block_ = false;
-  std::vector<uint32_t> path_scratch_;
+  std::vector<uint32_t> path_scratch_;  // the path being walked (see link_code), sized by add_lan
   // Same-LAN fast path: when both access links are ideal and the LAN is
   // simple, a message arrives after exactly the LAN's constant latency.
   std::vector<uint8_t> access_ideal_;  // per host

@@ -183,26 +183,65 @@ void Simulation::env_send(Host& h, core::Message&& m) {
 
 void Simulation::transmit(uint32_t slot) {
   const core::Message& m = pool_[slot].msg;
-  const Transit tr = network_.transmit(m.from, m.to, m.size_bytes, now_, hosts_[m.from].link_rng);
-  if (tr.drop != DropReason::kNone) {
-    drop(slot, tr.drop);
+  core::Time at;
+  if (network_.direct(m.from, m.to, now_, at)) {  // the common case, without building a Transit
+    queue_.push(at, EventKind::kDeliver, slot, 0);
     return;
   }
-  queue_.push(tr.arrive, EventKind::kDeliver, slot, 0);
+  const Transit tr = network_.transmit_general(m.from, m.to, m.size_bytes, now_, hosts_[m.from].link_rng);
+  if (tr.drop == DropReason::kNone && tr.hop == Transit::kNoHop && !tr.duplicated) {
+    queue_.push(tr.arrive, EventKind::kDeliver, slot, 0);
+    return;
+  }
+  settle(slot, tr, false);
+}
+
+namespace {
+// kHop's b: the hop code, whether the message may still be duplicated, and
+// whether it is a copy.
+uint32_t hop_tag(uint32_t hop, bool copy, bool may_duplicate) {
+  return (hop << 2) | (may_duplicate ? 0u : 2u) | (copy ? 1u : 0u);
+}
+}  // namespace
+
+void Simulation::queue_leg(uint32_t slot, core::Time at, uint32_t hop, bool copy, bool may_duplicate) {
+  if (hop == Transit::kNoHop) {
+    queue_.push(at, EventKind::kDeliver, slot, copy ? 1 : 0);
+  } else {
+    queue_.push(at, EventKind::kHop, slot, hop_tag(hop, copy, may_duplicate && !copy));
+  }
+}
+
+void Simulation::settle(uint32_t slot, const Transit& tr, bool copy) {
+  if (tr.drop == DropReason::kNone) queue_leg(slot, tr.arrive, tr.hop, copy, tr.may_duplicate);
   if (tr.duplicated) {
+    const core::Message& m = pool_[slot].msg;
     ++stats_.duplicated;
-    hash_.fold(TraceCode::kDuplicate, now_, (uint64_t{m.from} << 32) | m.to, m.type, static_cast<uint64_t>(tr.duplicate_arrive));
+    // The copy's delivery time; a copy that waits for a bandwidth-limited
+    // link has no known delivery time yet, so the time it reaches that link
+    // is folded instead, with bit 63 set to tell the two apart.
+    const bool waits = tr.duplicate_hop != Transit::kNoHop;
+    const uint64_t when = static_cast<uint64_t>(tr.duplicate_arrive) | (waits ? uint64_t{1} << 63 : 0);
+    hash_.fold(TraceCode::kDuplicate, now_, (uint64_t{m.from} << 32) | m.to, m.type, when);
     if (writer_) {
       char buf[256];
-      std::snprintf(buf, sizeof buf, R"({"t":%)" PRId64 R"(,"ev":"duplicate","from":"%s","to":"%s","type":"%s","arrive":%)" PRId64 "}",
+      std::snprintf(buf, sizeof buf, R"({"t":%)" PRId64 R"(,"ev":"duplicate","from":"%s","to":"%s","type":"%s","%s":%)" PRId64 "}",
                     now_, hosts_[m.from].name.c_str(), hosts_[m.to].name.c_str(), core::message_type_name(m.type),
-                    tr.duplicate_arrive);
+                    waits ? "queued_at" : "arrive", tr.duplicate_arrive);
       write_line(buf);
     }
-    core::Message copy = pool_[slot].msg;
-    const uint32_t dup = pool_.alloc(std::move(copy));
-    queue_.push(tr.duplicate_arrive, EventKind::kDeliver, dup, 1);
+    core::Message dup_msg = m;
+    const uint32_t dup = pool_.alloc(std::move(dup_msg));
+    queue_leg(dup, tr.duplicate_arrive, tr.duplicate_hop, true, false);
   }
+  if (tr.drop != DropReason::kNone) drop(slot, tr.drop);
+}
+
+void Simulation::hop(const Event& e) {
+  const core::Message& m = pool_[e.a].msg;
+  const bool copy = (e.b & 1) != 0, may_duplicate = (e.b & 2) == 0;
+  const Transit tr = network_.resume(m.to, m.size_bytes, e.b >> 2, may_duplicate, now_, hosts_[m.from].link_rng);
+  settle(e.a, tr, copy);
 }
 
 void Simulation::depart(const Event& e) {
@@ -423,6 +462,7 @@ bool Simulation::step() {
     case EventKind::kTimer: fire_timer(e); break;
     case EventKind::kDepart: depart(e); break;
     case EventKind::kSyncDone: sync_done(e); break;
+    case EventKind::kHop: hop(e); break;
     case EventKind::kControl: {
       std::function<void()> action = std::move(controls_[e.a]);
       controls_[e.a] = nullptr;

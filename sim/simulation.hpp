@@ -10,6 +10,15 @@
 // writer is attached. Control actions (faults, workload, checks) are the only
 // std::function calls, and they are rare.
 //
+// Messages: a send walks the network path at once (Network::transmit). A
+// message that reaches a bandwidth-limited link later than its send time waits
+// in a kHop event for that time, when the link serves it and the walk goes on
+// (Network::resume); it counts as in flight until it is delivered or dropped.
+// A copy made by a duplicating element is queued the same way; its trace
+// record carries its delivery time or, if it waits for a link, the time it
+// reaches that link with bit 63 set. Partitions are checked at send and at
+// delivery, a crashed receiver at delivery.
+//
 // Time: now() is global virtual time. Each node sees its own local clock
 // (drift, jumps) through core::Env::now(); its timers run on that clock.
 //
@@ -204,6 +213,11 @@ class Simulation {
     enum State : uint8_t { kFree, kQueued, kHeld } state = kFree;
   };
   void transmit(uint32_t slot);
+  // Queues what a walk left of message `slot` (`copy`: it is a duplicate):
+  // its delivery or next hop, the copy an element made, or its drop.
+  void settle(uint32_t slot, const Transit& tr, bool copy);
+  void queue_leg(uint32_t slot, core::Time at, uint32_t hop, bool copy, bool may_duplicate);
+  void hop(const Event& e);
   void deliver(const Event& e);
   void fire_timer(const Event& e);
   void depart(const Event& e);

@@ -125,7 +125,7 @@ TEST_CASE("event queue: pops in (time, scheduling order) against a multimap refe
   for (int round = 0; round < 200000; ++round) {
     if (ref.empty() || rng.chance(0.55)) {
       const core::Time t = rng.range(0, 60);  // many ties
-      const EventKind k = static_cast<EventKind>(1 + rng.below(5));
+      const EventKind k = static_cast<EventKind>(1 + rng.below(6));  // every kind, kDeliver .. kHop
       const uint32_t b = static_cast<uint32_t>(rng.below(1000));
       q.push(t, k, counter, b);
       ref.emplace(t, std::make_tuple(k, counter, b));

@@ -1,4 +1,5 @@
 // Unit tests of sim::Network and sim::Distribution, driving Network::transmit
+// (and Network::resume, for walks stopped at a bandwidth-limited link)
 // directly with an Rng: loss, latency distributions, duplication, reordering,
 // bandwidth queues, partitions and one-way blocks, multi-datacenter routing.
 #include <catch2/catch.hpp>
@@ -7,7 +8,9 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/random.hpp"
@@ -50,6 +53,60 @@ std::vector<double> latencies(Network& n, int count, uint64_t seed, core::NodeId
   }
   return out;
 }
+// Drives a Network as the simulation does: a walk that stops at a
+// bandwidth-limited link is resumed when it reaches it, in (time, scheduling
+// order); a copy made by an element is followed like the message.
+class Wire {
+ public:
+  struct Outcome {
+    int id;
+    bool copy;
+    DropReason drop;
+    core::Time at;  // delivery or drop time
+  };
+  Wire(Network& n, core::Rng& rng) : n_(n), rng_(rng) {}
+  // Runs what reaches a link up to `now`, then sends message `id`.
+  Transit send(int id, core::NodeId from, core::NodeId to, uint32_t size, core::Time now) {
+    run_until(now);
+    const Transit tr = n_.transmit(from, to, size, now, rng_);
+    settle(id, false, to, size, tr, now);
+    return tr;
+  }
+  void run_until(core::Time t) {
+    while (!pending_.empty() && std::get<0>(pending_.begin()->first) <= t) {
+      const auto [key, p] = *pending_.begin();
+      pending_.erase(pending_.begin());
+      const core::Time now = std::get<0>(key);
+      settle(p.id, p.copy, p.to, p.size, n_.resume(p.to, p.size, p.hop, p.may_duplicate, now, rng_), now);
+    }
+  }
+  size_t waiting() const { return pending_.size(); }
+  std::vector<Outcome> done;
+
+ private:
+  struct Pending {
+    int id;
+    bool copy;
+    core::NodeId to;
+    uint32_t size;
+    uint32_t hop;
+    bool may_duplicate;
+  };
+  void leg(int id, bool copy, core::NodeId to, uint32_t size, core::Time at, uint32_t hop, bool may_duplicate) {
+    if (hop == Transit::kNoHop) done.push_back({id, copy, DropReason::kNone, at});
+    else pending_.emplace(std::make_tuple(at, seq_++), Pending{id, copy, to, size, hop, may_duplicate && !copy});
+  }
+  void settle(int id, bool copy, core::NodeId to, uint32_t size, const Transit& tr, core::Time now) {
+    if (tr.drop == DropReason::kNone) leg(id, copy, to, size, tr.arrive, tr.hop, tr.may_duplicate);
+    if (tr.duplicated) leg(id, true, to, size, tr.duplicate_arrive, tr.duplicate_hop, false);
+    if (tr.drop != DropReason::kNone) done.push_back({id, copy, tr.drop, now});
+  }
+  Network& n_;
+  core::Rng& rng_;
+  std::map<std::tuple<core::Time, uint64_t>, Pending> pending_;
+  uint64_t seq_ = 0;
+};
+
 double mean_of(const std::vector<double>& v) {
   double s = 0.0;
   for (double x : v) s += x;
@@ -195,18 +252,19 @@ TEST_CASE("network: with a reorder probability some messages arrive after later-
   CHECK(c < 1200);
 }
 
-TEST_CASE("network: 100 x 1250 bytes at 1Mbps on a degraded access link finish after 1s, FIFO", "[network]") {
+TEST_CASE("network: 100 x 1250 bytes at 1Mbps on a degraded access link finish after 1s, FIFO", "[network][bandwidth]") {
   Network n = single_lan(3, constant_link(0));
   LinkParams slow;
   slow.bandwidth_bps = 1'000'000;  // 1250 bytes = 10000 bits = 10ms each
   core::Rng rng(11);
 
-  SECTION("sender's link: back-to-back sends queue behind each other") {
+  SECTION("sender's link: back-to-back sends queue behind each other, served at send time") {
     n.degrade_host(0, slow);
     core::Time prev = 0;
     for (int i = 0; i < 100; ++i) {
       const Transit t = n.transmit(0, 1 + static_cast<core::NodeId>(i % 2), 1250, 0, rng);
       REQUIRE(t.drop == DropReason::kNone);
+      REQUIRE(t.hop == Transit::kNoHop);  // the sender's own link never waits for an event
       REQUIRE(t.arrive == (i + 1) * 10 * kMillisecond);
       REQUIRE(t.arrive > prev);
       prev = t.arrive;
@@ -220,14 +278,199 @@ TEST_CASE("network: 100 x 1250 bytes at 1Mbps on a degraded access link finish a
   SECTION("receiver's link: senders converging on one slow host queue too") {
     n.degrade_host(2, slow);
     core::Time last = 0;
-    for (int i = 0; i < 100; ++i) last = std::max(last, n.transmit(static_cast<core::NodeId>(i % 2), 2, 1250, 0, rng).arrive);
+    for (int i = 0; i < 100; ++i) {
+      // Reached at the send time (the LAN takes no time): served at once.
+      const Transit t = n.transmit(static_cast<core::NodeId>(i % 2), 2, 1250, 0, rng);
+      REQUIRE(t.hop == Transit::kNoHop);
+      last = std::max(last, t.arrive);
+    }
     CHECK(last == kSecond);
+  }
+  SECTION("receiver's link reached later: the walk stops there and resumes at that time") {
+    Network m = single_lan(3, constant_link(kMillisecond));
+    m.degrade_host(2, slow);
+    Wire w(m, rng);
+    for (int i = 0; i < 100; ++i) {
+      const Transit t = w.send(i, static_cast<core::NodeId>(i % 2), 2, 1250, 0);
+      REQUIRE(t.drop == DropReason::kNone);
+      REQUIRE(t.hop != Transit::kNoHop);
+      REQUIRE(t.arrive == kMillisecond);  // when it reaches the receiver's link
+    }
+    CHECK(w.waiting() == 100);
+    w.run_until(kSecond + kMillisecond);
+    REQUIRE(w.done.size() == 100);
+    for (int i = 0; i < 100; ++i) {
+      CHECK(w.done[static_cast<size_t>(i)].id == i);
+      CHECK(w.done[static_cast<size_t>(i)].at == kMillisecond + (i + 1) * 10 * kMillisecond);
+    }
   }
   SECTION("restore_host brings back the ideal access link") {
     n.degrade_host(0, slow);
     n.restore_host(0);
     for (int i = 0; i < 10; ++i) CHECK(n.transmit(0, 1, 1250, 0, rng).arrive == 0);
   }
+}
+
+TEST_CASE("network: a bandwidth-limited link serves messages in the order they reach it, not the order they were sent",
+          "[network][bandwidth]") {
+  // Host 0 reaches host 2's slow link after 30ms (its own access link is
+  // slow to cross), host 1 after 1ms.
+  Network n = single_lan(3, constant_link(kMillisecond));
+  LinkParams far = constant_link(29 * kMillisecond);
+  n.degrade_host(0, far);
+  LinkParams slow;
+  slow.bandwidth_bps = 1'000'000;  // 10ms per 1250 bytes
+  n.degrade_host(2, slow);
+  core::Rng rng(19);
+  Wire w(n, rng);
+  w.send(0, 0, 2, 1250, 0);                 // reaches the link at 30ms
+  w.send(1, 1, 2, 1250, 5 * kMillisecond);  // sent later, reaches it at 6ms
+  w.send(2, 1, 2, 1250, 6 * kMillisecond);  // reaches it at 7ms, behind message 1
+  w.run_until(kSecond);
+  REQUIRE(w.done.size() == 3);
+  using R = std::tuple<int, core::Time>;
+  std::vector<R> got;
+  for (const auto& o : w.done) got.emplace_back(o.id, o.at);
+  CHECK(got == std::vector<R>{{1, 16 * kMillisecond}, {2, 26 * kMillisecond}, {0, 40 * kMillisecond}});
+}
+
+TEST_CASE("network: a WAN link with bandwidth: loss there is a drop at the time the message reaches it", "[network][bandwidth][wan]") {
+  Network n;
+  const uint32_t a = n.add_lan("a", constant_link(2 * kMillisecond));
+  const uint32_t b = n.add_lan("b", constant_link(3 * kMillisecond));
+  n.add_host(0, a);
+  n.add_host(1, b);
+  LinkParams wan = constant_link(10 * kMillisecond);
+  wan.bandwidth_bps = 100'000'000;  // 1250 bytes: 100us
+  const uint32_t link = n.add_wan_link(a, b, wan);
+  core::Rng rng(20);
+  Wire w(n, rng);
+  SECTION("delivered: LAN a, transmission, WAN latency, LAN b") {
+    const Transit t = w.send(0, 0, 1, 1250, 0);
+    CHECK(t.hop != Transit::kNoHop);
+    CHECK(t.arrive == 2 * kMillisecond);
+    w.send(1, 1, 0, 1250, 0);  // the other direction has its own queue
+    w.run_until(kSecond);
+    REQUIRE(w.done.size() == 2);
+    CHECK(w.done[0].at == 15 * kMillisecond + 100 * kMicrosecond);
+    CHECK(w.done[1].at == 15 * kMillisecond + 100 * kMicrosecond);
+  }
+  SECTION("lost on the WAN link") {
+    wan.loss = 1.0;
+    n.degrade_wan(link, wan);
+    w.send(0, 0, 1, 1250, 0);
+    CHECK(w.done.empty());  // in flight until it reaches the link
+    w.run_until(kSecond);
+    REQUIRE(w.done.size() == 1);
+    CHECK(w.done[0].drop == DropReason::kLoss);
+    CHECK(w.done[0].at == 2 * kMillisecond);
+  }
+  SECTION("the link goes down before the message reaches it: unreachable") {
+    w.send(0, 0, 1, 1250, 0);
+    n.set_wan_up(link, false);
+    w.run_until(kSecond);
+    REQUIRE(w.done.size() == 1);
+    CHECK(w.done[0].drop == DropReason::kUnreachable);
+    CHECK(w.done[0].at == 2 * kMillisecond);
+  }
+}
+
+TEST_CASE("network: a message that waited for a link follows the route current at its far end", "[network][bandwidth][wan]") {
+  // A - B (slow link), then B - C direct (10ms) or B - D - C (20ms + 20ms).
+  Network n;
+  const uint32_t A = n.add_lan("a", constant_link(kMillisecond));
+  const uint32_t B = n.add_lan("b", constant_link(kMillisecond));
+  const uint32_t C = n.add_lan("c", constant_link(kMillisecond));
+  const uint32_t D = n.add_lan("d", constant_link(kMillisecond));
+  n.add_host(0, A);
+  n.add_host(1, C);
+  LinkParams ab = constant_link(5 * kMillisecond);
+  ab.bandwidth_bps = 1'000'000'000;  // 100 bytes: 800ns
+  n.add_wan_link(A, B, ab);
+  const uint32_t bc = n.add_wan_link(B, C, constant_link(10 * kMillisecond));
+  n.add_wan_link(B, D, constant_link(20 * kMillisecond));
+  n.add_wan_link(D, C, constant_link(20 * kMillisecond));
+  core::Rng rng(21);
+  Wire w(n, rng);
+  w.send(0, 0, 1, 100, 0);  // waits for A-B at 1ms; routed B-C at send time
+  n.set_wan_up(bc, false);  // before it reaches B
+  w.run_until(kSecond);
+  REQUIRE(w.done.size() == 1);
+  CHECK(w.done[0].drop == DropReason::kNone);
+  // LAN A, A-B, LAN B, B-D, LAN D, D-C, LAN C.
+  CHECK(w.done[0].at == 800 + (1 + 5 + 1 + 20 + 1 + 20 + 1) * kMillisecond);
+}
+
+TEST_CASE("network: duplication on a bandwidth-limited path: the copy crosses the duplicating element again", "[network][bandwidth]") {
+  Network n = single_lan(2, constant_link(kMillisecond));
+  LinkParams slow;
+  slow.bandwidth_bps = 1'000'000;  // 10ms per 1250 bytes
+  core::Rng rng(22);
+  Wire w(n, rng);
+  SECTION("the LAN duplicates: message and copy both wait for the receiver's link, message first") {
+    LinkParams lan = constant_link(kMillisecond);
+    lan.duplicate = 1.0;
+    n.degrade_lan(0, lan);
+    n.degrade_host(1, slow);
+    const Transit t = w.send(0, 0, 1, 1250, 0);
+    CHECK(t.duplicated);
+    CHECK_FALSE(t.may_duplicate);
+    CHECK(t.hop != Transit::kNoHop);
+    CHECK(t.duplicate_hop == t.hop);
+    CHECK(t.duplicate_arrive == kMillisecond);
+    w.run_until(kSecond);
+    REQUIRE(w.done.size() == 2);
+    CHECK((!w.done[0].copy && w.done[0].at == 11 * kMillisecond));
+    CHECK((w.done[1].copy && w.done[1].at == 21 * kMillisecond));
+  }
+  SECTION("the slow link itself duplicates: the copy is made when the message reaches it, and sent again") {
+    slow.duplicate = 1.0;
+    n.degrade_host(1, slow);
+    const Transit t = w.send(0, 0, 1, 1250, 0);
+    CHECK_FALSE(t.duplicated);  // not yet known
+    CHECK(t.may_duplicate);
+    w.run_until(kSecond);
+    REQUIRE(w.done.size() == 2);
+    CHECK((!w.done[0].copy && w.done[0].at == 11 * kMillisecond));
+    CHECK((w.done[1].copy && w.done[1].at == 21 * kMillisecond));
+  }
+  SECTION("the sender's slow link duplicates: a message is duplicated once, however many elements would") {
+    slow.duplicate = 1.0;
+    n.degrade_host(0, slow);
+    n.degrade_host(1, slow);
+    w.send(0, 0, 1, 1250, 0);
+    w.run_until(kSecond);
+    // Sender's link: message [0, 10ms], copy [10, 20ms]; both reach the
+    // receiver's link 1ms later and are sent again in that order.
+    REQUIRE(w.done.size() == 2);
+    CHECK((!w.done[0].copy && w.done[0].at == 21 * kMillisecond));
+    CHECK((w.done[1].copy && w.done[1].at == 31 * kMillisecond));
+  }
+}
+
+TEST_CASE("network: without bandwidth limits a duplicated message's copy draws after the message, as one walk", "[network]") {
+  // The copy re-crosses the duplicating LAN from the time the message reached
+  // it; with an ideal access link before it, that is the whole path again.
+  LinkParams lan;
+  lan.latency = Distribution::uniform(kMillisecond, 5 * kMillisecond);
+  lan.duplicate = 1.0;
+  Network n = single_lan(2, lan);
+  core::Rng rng(23), ref(23);
+  for (int i = 0; i < 1000; ++i) {
+    const core::Time now = i * kMillisecond;
+    const Transit t = n.transmit(0, 1, 100, now, rng);
+    REQUIRE(t.duplicated);
+    REQUIRE(t.hop == Transit::kNoHop);
+    REQUIRE(t.duplicate_hop == Transit::kNoHop);
+    // Message: latency, then the duplication draw; copy: latency, its (ignored) duplication draw.
+    const core::Duration a = lan.latency.sample(ref);
+    ref.chance(1.0);
+    const core::Duration b = lan.latency.sample(ref);
+    ref.chance(1.0);
+    REQUIRE(t.arrive == now + a);
+    REQUIRE(t.duplicate_arrive == now + b);
+  }
+  CHECK(rng.next() == ref.next());
 }
 
 // ---------------------------------------------------------------- partitions
