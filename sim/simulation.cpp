@@ -4,6 +4,8 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "core/check.hpp"
+
 namespace sim {
 
 namespace {
@@ -13,15 +15,42 @@ size_t type_index(uint16_t type) { return static_cast<size_t>(((type >> 8) & 3) 
 // ---------------------------------------------------------------- HostEnv
 
 core::Time Simulation::HostEnv::now() const { return sim_->hosts_[id_].clock.local(sim_->now_); }
-void Simulation::HostEnv::send(core::Message&& msg) { sim_->env_send(sim_->hosts_[id_], std::move(msg)); }
+void Simulation::HostEnv::send(core::Message&& msg) {
+  sim_->check_running(sim_->hosts_[id_], "sent a message");
+  sim_->env_send(sim_->hosts_[id_], std::move(msg));
+}
 core::TimerId Simulation::HostEnv::set_timer(core::Duration delay, uint64_t what) {
+  sim_->check_running(sim_->hosts_[id_], "set a timer");
   return sim_->env_set_timer(sim_->hosts_[id_], delay, what);
 }
 void Simulation::HostEnv::cancel_timer(core::TimerId id) { sim_->env_cancel_timer(id); }
 core::Rng& Simulation::HostEnv::rng() { return sim_->hosts_[id_].rng; }
 core::Storage& Simulation::HostEnv::storage() { return sim_->hosts_[id_].storage; }
 void Simulation::HostEnv::sync() { sim_->env_sync(sim_->hosts_[id_]); }
-void Simulation::HostEnv::record(const core::Record& r) { sim_->env_record(sim_->hosts_[id_], r); }
+void Simulation::HostEnv::record(const core::Record& r) {
+  sim_->check_running(sim_->hosts_[id_], "recorded an event");
+  sim_->env_record(sim_->hosts_[id_], r);
+}
+
+// A paused process is frozen and a crashed one is gone: protocol code that
+// runs on either (a driver calling into it, say) is a simulator bug that
+// would silently let a frozen node act.
+void Simulation::check_running(const Host& h, const char* what) const {
+  if (!h.up || h.paused)
+    throw SimulationError("node " + h.name + " " + what + " while " + (h.up ? "paused" : "crashed") +
+                          ", at t=" + format_duration(now_));
+}
+
+// A protocol invariant violation stops the run with where and when it happened.
+template <typename F>
+void Simulation::guarded(const Host& h, F&& call) {
+  try {
+    call();
+  } catch (const core::InvariantViolation& e) {
+    throw SimulationError("node " + h.name + " at t=" + format_duration(now_) + " (trace event " +
+                          std::to_string(hash_.events()) + "): " + e.what());
+  }
+}
 
 // ---------------------------------------------------------------- building
 
@@ -66,7 +95,7 @@ void Simulation::boot(core::NodeId id) {
   h.up = true;
   h.paused = false;
   h.booted = true;
-  h.node->start(*h.env);
+  guarded(h, [&] { h.node->start(*h.env); });
   for (Observer* o : observers_) o->after_event(now_, id);
 }
 
@@ -288,7 +317,7 @@ void Simulation::deliver(const Event& e) {
   }
   // Pool slots do not move, so the handler reads the message in place.
   const core::NodeId to = m.to;
-  h.node->on_message(*h.env, m);
+  guarded(h, [&] { h.node->on_message(*h.env, m); });
   pool_.free(e.a);
   if (!observers_.empty())
     for (Observer* o : observers_) o->after_event(now_, to);
@@ -369,7 +398,7 @@ void Simulation::fire_timer(const Event& e) {
                   h.name.c_str(), what);
     write_line(buf);
   }
-  h.node->on_timer(*h.env, what);
+  guarded(h, [&] { h.node->on_timer(*h.env, what); });
   if (!observers_.empty())
     for (Observer* o : observers_) o->after_event(now_, node);
 }

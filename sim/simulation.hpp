@@ -212,6 +212,9 @@ class Simulation {
     uint32_t next_free = UINT32_MAX;
     enum State : uint8_t { kFree, kQueued, kHeld } state = kFree;
   };
+  void check_running(const Host& h, const char* what) const;
+  template <typename F>
+  void guarded(const Host& h, F&& call);
   void transmit(uint32_t slot);
   // Queues what a walk left of message `slot` (`copy`: it is a duplicate):
   // its delivery or next hop, the copy an element made, or its drop.

@@ -1,5 +1,6 @@
 """Reproducers of defects found by swarm testing (tests/regressions/*.json,
-kept as they were found). Each one failed on the build it was found on and
+kept as they were found; uncommitted-config-refuses-winner.json was found by
+tests/swarm.py). Each one failed on the build it was found on and
 must pass now; where the defect did not show as a failing expectation, the
 test checks what went wrong directly (metrics, the trace)."""
 import json
@@ -30,6 +31,9 @@ DEFECTS = {
         "everything sent after it",
     "bandwidth-head-of-line-none.json":
         "the same run without a bandwidth limit, for comparison",
+    "uncommitted-config-refuses-winner.json":
+        "hashicorp main's membership check on votes: an uncommitted configuration nobody else had refused, "
+        "forever, the only candidate that could win",
     "leaderless-interval-never-closes.json":
         "a leaderless interval opened by a short isolation never closed when the same leader returned",
 }

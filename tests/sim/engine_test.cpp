@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/check.hpp"
 #include "core/hb/heartbeat.hpp"
 #include "core/random.hpp"
 #include "sim/bench.hpp"
@@ -713,4 +714,29 @@ TEST_CASE("bench: bad parameters are rejected", "[bench]") {
   CHECK_THROWS_AS(sim::run_bench("hb", 4, 100), std::invalid_argument);
   CHECK_THROWS_AS(sim::run_bench("ring", 1, 100), std::invalid_argument);
   CHECK_THROWS_AS(sim::run_bench("hb", 500, 100), std::invalid_argument);
+}
+
+TEST_CASE("engine: protocol code that runs on a paused or crashed node stops the run", "[engine]") {
+  std::vector<Hooks> hooks(2);
+  auto s = hook_sim(hooks, constant_lan(kMillisecond));
+  s->start_all();
+  s->pause(0);
+  core::Message m;
+  m.to = 1;
+  // A driver calling into a frozen process: the send must not leave.
+  CHECK_THROWS_WITH(s->env(0).send(std::move(m)), Catch::Contains("node n0 sent a message while paused"));
+  CHECK_THROWS_WITH(s->env(0).set_timer(kMillisecond, 1), Catch::Contains("set a timer while paused"));
+  CHECK(s->messages().sent == 0);
+  s->resume(0);
+  s->crash(1);
+  CHECK_THROWS_WITH(s->env(1).record(core::Record{}), Catch::Contains("node n1 recorded an event while crashed"));
+}
+
+TEST_CASE("engine: a protocol invariant violation stops the run with node, time and trace position", "[engine]") {
+  std::vector<Hooks> hooks(1);
+  hooks[0].start = [](core::Env& env) { env.set_timer(5 * kMillisecond, 1); };
+  hooks[0].timer = [](core::Env&, uint64_t) { throw core::InvariantViolation("test: broken"); };
+  auto s = hook_sim(hooks, constant_lan(kMillisecond));
+  s->start_all();
+  CHECK_THROWS_WITH(s->run_until(kSecond), Catch::Contains("node n0 at t=5ms") && Catch::Contains("test: broken"));
 }
