@@ -21,6 +21,7 @@
 #include "core/hb/heartbeat.hpp"
 #include "core/random.hpp"
 #include "sim/simulation.hpp"
+#include "tests/sim/hook_node.hpp"
 #include "sim/trace.hpp"
 
 using core::kMicrosecond;
@@ -31,61 +32,13 @@ using sim::DropReason;
 using sim::LinkParams;
 using sim::Simulation;
 
+using sim_test::Hooks;
+using sim_test::hook_sim;
+using sim_test::number_of;
+using sim_test::numbered;
+using sim_test::numbered_message;
+
 namespace {
-
-// prefix + decimal number. (Not `"lit" + std::to_string(n)`: GCC 12 at -O3
-// warns about it with a false -Wrestrict positive, PR 105329.)
-std::string numbered(const char* prefix, uint64_t n) {
-  std::string s(prefix);
-  s += std::to_string(n);
-  return s;
-}
-
-// A test-only protocol node whose behaviour is given by callbacks.
-struct Hooks {
-  std::function<void(core::Env&)> start;
-  std::function<void(core::Env&, const core::Message&)> message;
-  std::function<void(core::Env&, uint64_t)> timer;
-};
-
-class HookNode final : public core::Node {
- public:
-  explicit HookNode(const Hooks* h) : h_(h) {}
-  void start(core::Env& env) override {
-    if (h_->start) h_->start(env);
-  }
-  void on_message(core::Env& env, const core::Message& msg) override {
-    if (h_->message) h_->message(env, msg);
-  }
-  void on_timer(core::Env& env, uint64_t what) override {
-    if (h_->timer) h_->timer(env, what);
-  }
-
- private:
-  const Hooks* h_;
-};
-
-// A simulation of `hooks.size()` HookNodes on one LAN. `hooks` must outlive it.
-std::unique_ptr<Simulation> hook_sim(std::vector<Hooks>& hooks, const LinkParams& lan, uint64_t seed = 1) {
-  auto s = std::make_unique<Simulation>(seed);
-  s->network().add_lan("lan", lan);
-  for (size_t i = 0; i < hooks.size(); ++i) {
-    const Hooks* h = &hooks[i];
-    s->add_node(numbered("n", i), 0, [h](core::NodeId) { return std::make_unique<HookNode>(h); });
-  }
-  return s;
-}
-
-// A message carrying a number (an id or its send time).
-core::Message tagged(core::NodeId to, uint64_t tag, uint32_t bytes) {
-  core::Message m;
-  m.to = to;
-  m.type = core::hb::kBeat;
-  m.size_bytes = bytes;
-  m.body = core::hb::Msg{tag};
-  return m;
-}
-uint64_t tag_of(const core::Message& m) { return std::get<core::hb::Msg>(m.body).seq; }
 
 bool conserved(const Simulation& s) {
   const sim::MessageStats& m = s.messages();
@@ -121,11 +74,11 @@ std::vector<std::pair<core::Time, core::Time>> poisson_to_one(uint32_t senders, 
   for (uint32_t i = 1; i <= senders; ++i) {
     hooks[i].start = next;
     hooks[i].timer = [&, i, next](core::Env& env, uint64_t) {
-      env.send(tagged(0, static_cast<uint64_t>(sp->now()), kBytes));
+      env.send(numbered_message(0, static_cast<uint64_t>(sp->now()), kBytes));
       if (++sent[i] < per_sender) next(env);
     };
   }
-  hooks[0].message = [&](core::Env&, const core::Message& m) { out.emplace_back(static_cast<core::Time>(tag_of(m)), sp->now()); };
+  hooks[0].message = [&](core::Env&, const core::Message& m) { out.emplace_back(static_cast<core::Time>(number_of(m)), sp->now()); };
   LinkParams lan;
   lan.latency = Distribution::uniform(kMillisecond, 3 * kMillisecond);
   auto s = hook_sim(hooks, lan, seed);
@@ -244,9 +197,9 @@ TEST_CASE("bandwidth: a link serves messages in the order they reach it (exact F
     hooks[k + 1].start = [&, k](core::Env& env) {
       for (uint32_t i = 0; i < kEach; ++i) env.set_timer(msgs[k * kEach + i].send, k * kEach + i);
     };
-    hooks[k + 1].timer = [](core::Env& env, uint64_t id) { env.send(tagged(0, id, kBytes)); };
+    hooks[k + 1].timer = [](core::Env& env, uint64_t id) { env.send(numbered_message(0, id, kBytes)); };
   }
-  hooks[0].message = [&](core::Env&, const core::Message& m) { got[tag_of(m)] = sp->now(); };
+  hooks[0].message = [&](core::Env&, const core::Message& m) { got[number_of(m)] = sp->now(); };
   auto s = hook_sim(hooks, LinkParams{});
   sp = s.get();
   // Each sender's latency sits on its own access link; node 0's link is the NIC.
@@ -276,7 +229,7 @@ TEST_CASE("bandwidth: duplicates on a bandwidth-limited path arrive and are acco
   std::vector<core::Time> got;
   Simulation* sp = nullptr;
   hooks[1].start = [](core::Env& env) {
-    for (uint64_t i = 0; i < 10; ++i) env.send(tagged(0, i, kBytes));
+    for (uint64_t i = 0; i < 10; ++i) env.send(numbered_message(0, i, kBytes));
   };
   hooks[0].message = [&](core::Env&, const core::Message&) { got.push_back(sp->now()); };
   LinkParams lan;
@@ -309,7 +262,7 @@ TEST_CASE("bandwidth: a message lost at a link it waited for is a drop at the ti
   std::vector<Hooks> hooks(2);
   int received = 0;
   hooks[1].start = [](core::Env& env) {
-    for (uint64_t i = 0; i < 10; ++i) env.send(tagged(0, i, kBytes));
+    for (uint64_t i = 0; i < 10; ++i) env.send(numbered_message(0, i, kBytes));
   };
   hooks[0].message = [&](core::Env&, const core::Message&) { ++received; };
   LinkParams lan;

@@ -19,6 +19,7 @@
 #include "sim/bench.hpp"
 #include "sim/event_queue.hpp"
 #include "sim/simulation.hpp"
+#include "tests/sim/hook_node.hpp"
 
 using core::kMicrosecond;
 using core::kMillisecond;
@@ -29,66 +30,14 @@ using sim::EventKind;
 using sim::LinkParams;
 using sim::Simulation;
 
+using sim_test::constant_lan;
+using sim_test::Hooks;
+using sim_test::hook_sim;
+using sim_test::number_of;
+using sim_test::numbered;
+using sim_test::numbered_message;
+
 namespace {
-
-// prefix + decimal number. (Not `"lit" + std::to_string(n)`: GCC 12 at -O3
-// warns about it with a false -Wrestrict positive, PR 105329.)
-std::string numbered(const char* prefix, uint64_t n) {
-  std::string s(prefix);
-  s += std::to_string(n);
-  return s;
-}
-
-// A test-only protocol node whose behaviour is given by callbacks.
-struct Hooks {
-  std::function<void(core::Env&)> start;
-  std::function<void(core::Env&, const core::Message&)> message;
-  std::function<void(core::Env&, uint64_t)> timer;
-};
-
-class HookNode final : public core::Node {
- public:
-  explicit HookNode(const Hooks* h) : h_(h) {}
-  void start(core::Env& env) override {
-    if (h_->start) h_->start(env);
-  }
-  void on_message(core::Env& env, const core::Message& msg) override {
-    if (h_->message) h_->message(env, msg);
-  }
-  void on_timer(core::Env& env, uint64_t what) override {
-    if (h_->timer) h_->timer(env, what);
-  }
-
- private:
-  const Hooks* h_;
-};
-
-LinkParams constant_lan(core::Duration latency) {
-  LinkParams p;
-  p.latency = Distribution::constant(latency);
-  return p;
-}
-
-// A simulation of `hooks.size()` HookNodes on one LAN. `hooks` must outlive it.
-std::unique_ptr<Simulation> hook_sim(std::vector<Hooks>& hooks, const LinkParams& lan, uint64_t seed = 1) {
-  auto s = std::make_unique<Simulation>(seed);
-  s->network().add_lan("lan", lan);
-  for (size_t i = 0; i < hooks.size(); ++i) {
-    const Hooks* h = &hooks[i];
-    s->add_node(numbered("n", i), 0, [h](core::NodeId) { return std::make_unique<HookNode>(h); });
-  }
-  return s;
-}
-
-core::Message beat(core::NodeId to, uint64_t seq, uint32_t bytes = 64) {
-  core::Message m;
-  m.to = to;
-  m.type = core::hb::kBeat;
-  m.size_bytes = bytes;
-  m.body = core::hb::Msg{seq};
-  return m;
-}
-uint64_t seq_of(const core::Message& m) { return std::get<core::hb::Msg>(m.body).seq; }
 
 // A cluster of heartbeat failure detectors with random latency and loss.
 std::unique_ptr<Simulation> detector_sim(uint64_t seed, uint32_t nodes = 5, double loss = 0.02, double duplicate = 0.0) {
@@ -425,12 +374,12 @@ TEST_CASE("simulation: a message sent after sync() waits for the sync; one sent 
     std::map<uint64_t, core::Time> at;
     Simulation* sp = nullptr;
     hooks[0].start = [write](core::Env& env) {
-      env.send(beat(1, 1));
+      env.send(numbered_message(1, 1));
       if (write) env.storage().put("term", "5");
       env.sync();
-      env.send(beat(1, 2));
+      env.send(numbered_message(1, 2));
     };
-    hooks[1].message = [&](core::Env&, const core::Message& m) { at[seq_of(m)] = sp->now(); };
+    hooks[1].message = [&](core::Env&, const core::Message& m) { at[number_of(m)] = sp->now(); };
     auto s = hook_sim(hooks, constant_lan(kMillisecond));
     sp = s.get();
     s->set_storage_params(0, {Distribution::constant(sync_latency), false});
@@ -455,7 +404,7 @@ TEST_CASE("simulation: when a held send leaves, the write it follows is already 
     env.storage().put("vote", "n1");
     written_seq = env.storage().last_write_seq();
     env.sync();
-    env.send(beat(1, 1));
+    env.send(numbered_message(1, 1));
   };
   hooks[1].message = [&](core::Env&, const core::Message&) { durable_when_received = sp->storage(0).durable_seq(); };
   auto s = hook_sim(hooks, constant_lan(0));
@@ -473,7 +422,7 @@ TEST_CASE("simulation: a send held for a sync is dropped (sender_down) if the se
   hooks[0].start = [](core::Env& env) {
     env.storage().put("k", "v");
     env.sync();
-    env.send(beat(1, 1));
+    env.send(numbered_message(1, 1));
   };
   hooks[1].message = [&](core::Env&, const core::Message&) { ++received; };
   auto s = hook_sim(hooks, constant_lan(kMillisecond));
@@ -496,9 +445,9 @@ TEST_CASE("simulation: pause holds timers and inbound messages; resume delivers 
     env.set_timer(1 * kMillisecond, 1);
     env.set_timer(3 * kMillisecond, 2);
   };
-  hooks[0].timer = [](core::Env& env, uint64_t what) { env.send(beat(1, what)); };  // arrive at 2ms, 4ms
+  hooks[0].timer = [](core::Env& env, uint64_t what) { env.send(numbered_message(1, what)); };  // arrive at 2ms, 4ms
   hooks[1].start = [](core::Env& env) { env.set_timer(3 * kMillisecond, 0); };
-  hooks[1].message = [&](core::Env&, const core::Message& m) { seen.emplace_back(numbered("msg", seq_of(m)), sp->now()); };
+  hooks[1].message = [&](core::Env&, const core::Message& m) { seen.emplace_back(numbered("msg", number_of(m)), sp->now()); };
   hooks[1].timer = [&](core::Env&, uint64_t) { seen.emplace_back("timer", sp->now()); };
   auto s = hook_sim(hooks, constant_lan(kMillisecond));
   sp = s.get();
@@ -520,7 +469,7 @@ TEST_CASE("simulation: a timer held by a pause can still be cancelled; a crash w
   std::vector<Hooks> hooks(2);
   int timer_fired = 0, received = 0;
   core::TimerId id = 0;
-  hooks[0].start = [](core::Env& env) { env.send(beat(1, 1)); };
+  hooks[0].start = [](core::Env& env) { env.send(numbered_message(1, 1)); };
   hooks[1].start = [&](core::Env& env) { id = env.set_timer(2 * kMillisecond, 0); };
   hooks[1].timer = [&](core::Env&, uint64_t) { ++timer_fired; };
   hooks[1].message = [&](core::Env&, const core::Message&) { ++received; };
@@ -552,7 +501,7 @@ TEST_CASE("simulation: messages to a crashed node are dropped with reason node_d
   std::vector<Hooks> hooks(2);
   int received = 0;
   hooks[0].start = [](core::Env& env) {
-    for (uint64_t i = 0; i < 3; ++i) env.send(beat(1, i));
+    for (uint64_t i = 0; i < 3; ++i) env.send(numbered_message(1, i));
   };
   hooks[1].message = [&](core::Env&, const core::Message&) { ++received; };
   auto s = hook_sim(hooks, constant_lan(kMillisecond));
@@ -569,7 +518,7 @@ TEST_CASE("simulation: messages to a crashed node are dropped with reason node_d
 TEST_CASE("simulation: a partition installed while a message is in flight drops it at arrival", "[engine][partition]") {
   std::vector<Hooks> hooks(2);
   int received = 0;
-  hooks[0].start = [](core::Env& env) { env.send(beat(1, 1)); };  // arrives at 10ms
+  hooks[0].start = [](core::Env& env) { env.send(numbered_message(1, 1)); };  // arrives at 10ms
   hooks[1].message = [&](core::Env&, const core::Message&) { ++received; };
   auto s = hook_sim(hooks, constant_lan(10 * kMillisecond));
   s->start_all();
@@ -595,7 +544,7 @@ TEST_CASE("simulation: a partition installed while a message is in flight drops 
 
 TEST_CASE("simulation: sending to an unknown node id is an error", "[engine]") {
   std::vector<Hooks> hooks(1);
-  hooks[0].start = [](core::Env& env) { env.send(beat(9, 1)); };
+  hooks[0].start = [](core::Env& env) { env.send(numbered_message(9, 1)); };
   auto s = hook_sim(hooks, constant_lan(0));
   CHECK_THROWS_AS(s->start_all(), sim::SimulationError);
 }
@@ -633,9 +582,9 @@ TEST_CASE("simulation: message conservation: sent + duplicated == delivered + dr
 
 TEST_CASE("simulation: the livelock guard throws for a zero-latency ping-pong loop", "[engine][livelock]") {
   std::vector<Hooks> hooks(2);
-  hooks[0].start = [](core::Env& env) { env.send(beat(1, 0)); };
+  hooks[0].start = [](core::Env& env) { env.send(numbered_message(1, 0)); };
   for (core::NodeId i = 0; i < 2; ++i)
-    hooks[i].message = [i](core::Env& env, const core::Message& m) { env.send(beat(1 - i, seq_of(m) + 1)); };
+    hooks[i].message = [i](core::Env& env, const core::Message& m) { env.send(numbered_message(1 - i, number_of(m) + 1)); };
   auto s = hook_sim(hooks, constant_lan(0));
   s->set_livelock_limit(1000);
   s->start_all();
@@ -646,7 +595,7 @@ TEST_CASE("simulation: a burst of same-time events below the livelock limit runs
   std::vector<Hooks> hooks(2);
   int received = 0;
   hooks[0].start = [](core::Env& env) {
-    for (uint64_t i = 0; i < 500; ++i) env.send(beat(1, i));
+    for (uint64_t i = 0; i < 500; ++i) env.send(numbered_message(1, i));
   };
   hooks[1].message = [&](core::Env&, const core::Message&) { ++received; };
   auto s = hook_sim(hooks, constant_lan(0));
