@@ -12,11 +12,11 @@
 #include <nlohmann/json.hpp>
 
 #include "core/check.hpp"
-#include "sim/bench.hpp"
-#include "sim/distribution.hpp"
-#include "sim/runner.hpp"
-#include "sim/scenario.hpp"
-#include "sim/trace.hpp"
+#include "sim/run/bench.hpp"
+#include "sim/engine/distribution.hpp"
+#include "sim/run/runner.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/engine/trace.hpp"
 
 namespace {
 

@@ -17,7 +17,7 @@
 
 #include "core/env.hpp"
 #include "core/raft/node.hpp"
-#include "sim/raft_checker.hpp"
+#include "sim/check/raft_safety.hpp"
 
 namespace raft_test {
 

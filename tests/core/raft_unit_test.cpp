@@ -11,7 +11,7 @@
 #include "core/raft/configuration.hpp"
 #include "core/raft/messages.hpp"
 #include "core/raft/state_machine.hpp"
-#include "sim/raft_checker.hpp"
+#include "sim/check/raft_safety.hpp"
 #include "tests/core/raft_harness.hpp"
 
 using core::kMillisecond;

@@ -20,9 +20,9 @@
 
 #include "core/hb/heartbeat.hpp"
 #include "core/random.hpp"
-#include "sim/simulation.hpp"
+#include "sim/engine/simulation.hpp"
 #include "tests/sim/hook_node.hpp"
-#include "sim/trace.hpp"
+#include "sim/engine/trace.hpp"
 
 using core::kMicrosecond;
 using core::kMillisecond;

@@ -5,7 +5,7 @@
 #include <initializer_list>
 
 #include "core/random.hpp"
-#include "sim/clock.hpp"
+#include "sim/engine/clock.hpp"
 
 using core::kMicrosecond;
 using core::kMillisecond;

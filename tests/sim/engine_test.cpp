@@ -16,9 +16,9 @@
 #include "core/check.hpp"
 #include "core/hb/heartbeat.hpp"
 #include "core/random.hpp"
-#include "sim/bench.hpp"
-#include "sim/event_queue.hpp"
-#include "sim/simulation.hpp"
+#include "sim/run/bench.hpp"
+#include "sim/engine/event_queue.hpp"
+#include "sim/engine/simulation.hpp"
 #include "tests/sim/hook_node.hpp"
 
 using core::kMicrosecond;

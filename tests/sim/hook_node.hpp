@@ -11,7 +11,7 @@
 
 #include "core/env.hpp"
 #include "core/hb/heartbeat.hpp"
-#include "sim/simulation.hpp"
+#include "sim/engine/simulation.hpp"
 
 namespace sim_test {
 

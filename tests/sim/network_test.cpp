@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "core/random.hpp"
-#include "sim/distribution.hpp"
-#include "sim/network.hpp"
+#include "sim/engine/distribution.hpp"
+#include "sim/engine/network.hpp"
 
 using core::kMicrosecond;
 using core::kMillisecond;

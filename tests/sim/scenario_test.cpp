@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "sim/protocols.hpp"
-#include "sim/scenario.hpp"
+#include "sim/run/protocols.hpp"
+#include "sim/scenario/scenario.hpp"
 
 using core::kMicrosecond;
 using core::kMillisecond;

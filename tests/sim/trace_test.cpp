@@ -11,8 +11,8 @@
 #include <string>
 
 #include "core/hb/heartbeat.hpp"
-#include "sim/simulation.hpp"
-#include "sim/trace.hpp"
+#include "sim/engine/simulation.hpp"
+#include "sim/engine/trace.hpp"
 
 using core::kMillisecond;
 using core::kSecond;

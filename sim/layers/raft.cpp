@@ -1,11 +1,11 @@
-#include "sim/raft_driver.hpp"
+#include "sim/layers/raft.hpp"
 
 #include <algorithm>
 #include <cmath>
 
 #include "core/raft/state_machine.hpp"
-#include "sim/hb_driver.hpp"
-#include "sim/scenario.hpp"
+#include "sim/layers/heartbeat.hpp"
+#include "sim/scenario/scenario.hpp"
 
 namespace sim {
 

@@ -1,4 +1,4 @@
-#include "sim/network.hpp"
+#include "sim/engine/network.hpp"
 
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/dijkstra_shortest_paths.hpp>

@@ -16,8 +16,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/types.hpp"
-#include "sim/network.hpp"
-#include "sim/simulation.hpp"
+#include "sim/engine/network.hpp"
+#include "sim/engine/simulation.hpp"
 
 namespace sim {
 

@@ -59,7 +59,7 @@
 
 #include "core/random.hpp"
 #include "core/types.hpp"
-#include "sim/distribution.hpp"
+#include "sim/engine/distribution.hpp"
 
 namespace sim {
 

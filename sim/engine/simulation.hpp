@@ -38,12 +38,12 @@
 
 #include "core/env.hpp"
 #include "core/message.hpp"
-#include "sim/clock.hpp"
-#include "sim/distribution.hpp"
-#include "sim/event_queue.hpp"
-#include "sim/message_pool.hpp"
-#include "sim/network.hpp"
-#include "sim/trace.hpp"
+#include "sim/engine/clock.hpp"
+#include "sim/engine/distribution.hpp"
+#include "sim/engine/event_queue.hpp"
+#include "sim/engine/message_pool.hpp"
+#include "sim/engine/network.hpp"
+#include "sim/engine/trace.hpp"
 
 namespace sim {
 

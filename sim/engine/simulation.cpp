@@ -1,4 +1,4 @@
-#include "sim/simulation.hpp"
+#include "sim/engine/simulation.hpp"
 
 #include <cassert>
 #include <cinttypes>

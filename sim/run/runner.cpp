@@ -1,4 +1,4 @@
-#include "sim/runner.hpp"
+#include "sim/run/runner.hpp"
 
 #include <algorithm>
 

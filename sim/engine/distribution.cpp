@@ -1,4 +1,4 @@
-#include "sim/distribution.hpp"
+#include "sim/engine/distribution.hpp"
 
 #include <cmath>
 #include <cstdio>

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "core/hb/heartbeat.hpp"
-#include "sim/protocols.hpp"
+#include "sim/run/protocols.hpp"
 
 namespace sim {
 

@@ -1,4 +1,4 @@
-#include "sim/bench.hpp"
+#include "sim/run/bench.hpp"
 
 #include <sys/resource.h>
 
@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "core/hb/heartbeat.hpp"
-#include "sim/simulation.hpp"
+#include "sim/engine/simulation.hpp"
 
 namespace sim {
 

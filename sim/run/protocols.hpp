@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sim/simulation.hpp"
+#include "sim/engine/simulation.hpp"
 
 namespace sim {
 

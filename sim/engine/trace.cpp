@@ -1,4 +1,4 @@
-#include "sim/trace.hpp"
+#include "sim/engine/trace.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -2,8 +2,8 @@
 #include <map>
 
 #include "core/hb/heartbeat.hpp"
-#include "sim/hb_driver.hpp"
-#include "sim/scenario.hpp"
+#include "sim/layers/heartbeat.hpp"
+#include "sim/scenario/scenario.hpp"
 
 namespace sim {
 

@@ -1,8 +1,8 @@
-#include "sim/protocols.hpp"
+#include "sim/run/protocols.hpp"
 
-#include "sim/hb_driver.hpp"
-#include "sim/raft_driver.hpp"
-#include "sim/scenario.hpp"
+#include "sim/layers/heartbeat.hpp"
+#include "sim/layers/raft.hpp"
+#include "sim/scenario/scenario.hpp"
 
 namespace sim {
 

@@ -1,4 +1,4 @@
-#include "sim/raft_checker.hpp"
+#include "sim/check/raft_safety.hpp"
 
 #include <algorithm>
 

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "core/raft/node.hpp"
-#include "sim/protocols.hpp"
-#include "sim/raft_checker.hpp"
+#include "sim/run/protocols.hpp"
+#include "sim/check/raft_safety.hpp"
 
 namespace sim {
 

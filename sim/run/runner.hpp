@@ -12,9 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sim/protocols.hpp"
-#include "sim/scenario.hpp"
-#include "sim/simulation.hpp"
+#include "sim/run/protocols.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/engine/simulation.hpp"
 
 namespace sim {
 
