@@ -3,7 +3,10 @@
 // A protocol node is a state machine: the host calls Node::start once per
 // boot (including every restart after a crash, with durable storage kept),
 // then Node::on_message / Node::on_timer for each input, one at a time. The
-// node acts on the world only through the Env it is handed:
+// node acts on the world only through the Env it is handed. A host runs one
+// Node; a node that composes several components (an agent: serf, Raft, RPC)
+// gives each its own port's Env (on_port), and is handed a message or a
+// timer through the Env of the port it belongs to:
 //
 //   now()        the node's local clock (it may drift or jump; never global time)
 //   send()       hands a message to the network; it may be lost, delayed,
@@ -17,6 +20,12 @@
 //                once that sync has completed, so a reply that depends on a
 //                persisted term or vote can never overtake the write.
 //   record()     a trace record of what the protocol did
+//   port()       the component this Env belongs to; what it sends arrives at
+//                the same port of the receiver, its timers fire through it
+//   on_port(p)   the Env of another component of the same host. Each port
+//                has its own random stream and its own sync ordering: a
+//                sync() holds back only that port's later sends, while the
+//                disk (one Storage per host) completes syncs in order
 //
 // Nothing here assumes a simulator: a host over real sockets and files could
 // implement the same interface.
@@ -24,13 +33,14 @@
 
 #include <cstdint>
 
-#include "core/message.hpp"
 #include "core/random.hpp"
 #include "core/record.hpp"
 #include "core/storage.hpp"
 #include "core/types.hpp"
 
 namespace core {
+
+struct Message;  // core/message.hpp, the wire registry
 
 // Identifies one armed timer. 0 is never a valid id.
 using TimerId = uint64_t;
@@ -48,6 +58,8 @@ class Env {
   virtual Storage& storage() = 0;
   virtual void sync() = 0;
   virtual void record(const Record& r) = 0;
+  virtual Port port() const = 0;
+  virtual Env& on_port(Port p) = 0;
 };
 
 class Node {

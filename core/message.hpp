@@ -1,9 +1,12 @@
-// A message between two nodes: addressing, a type code, a wire size for the
-// bandwidth model, and a body that is one protocol's message.
+// A message between two components: addressing (host and port), a type
+// code, a wire size for the bandwidth model, and a body that is one
+// protocol's message. This file is the one wire registry: every protocol's
+// bodies are alternatives of `body`.
 //
 // Type codes are unique across protocols: the high byte names the protocol
-// (0x01 heartbeat, 0x02 raft), the low byte the message. The simulator uses the
-// code for trace records and per-type metrics and never looks inside the body.
+// family (core::Family: 0x01 heartbeat, 0x02 raft), the low byte the message.
+// The simulator uses the code for trace records and per-type metrics and
+// never looks inside the body.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +26,7 @@ struct Message {
   NodeId from = kNoNode;  // filled in by the host on send
   NodeId to = kNoNode;
   uint16_t type = 0;
+  Port port = Port::kHost;  // filled in by the host on send: the sender's port, also the receiver's
   uint32_t size_bytes = 0;
   std::variant<std::monostate, hb::Msg, std::shared_ptr<const raft::Msg>> body;
 };

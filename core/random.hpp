@@ -29,7 +29,6 @@ enum StreamPurpose : uint64_t {
   kStreamFault = 3,       // fault selectors and shapes
   kStreamStorage = 4,     // a node's fsync latency draws
   kStreamWorkload = 5,    // client workload generators
-  kStreamClock = 6,       // clock-related draws
 };
 
 // xoshiro256** 1.0 (Blackman & Vigna), seeded through splitmix64.

@@ -1,49 +1,41 @@
 // Trace records that protocol code emits through core::Env::record().
 //
-// A record is a fixed-size value: a kind and three integer fields whose
-// meaning the kind defines (see record_info()). The simulator folds records
-// into the run's trace hash and may write them as JSON Lines; checkers watch
-// them. Records describe what a protocol did (role changes, commits, applies,
-// membership views), never how much was logged.
+// A record is a fixed-size value: a kind, the port of the component that
+// emitted it, and three integer fields whose meaning the kind defines. The
+// simulator folds records into the run's trace hash and may write them as
+// JSON Lines; checkers and layers watch them. Records describe what a
+// protocol did (role changes, commits, applies, membership views), never how
+// much was logged.
+//
+// Kinds are declared by each protocol in its own header (core/hb/records.hpp,
+// core/raft/records.hpp): the high byte is the protocol family (core::Family),
+// the low byte the kind within it. record_info() knows every family.
 #pragma once
 
 #include <cstdint>
 
+#include "core/types.hpp"
+
 namespace core {
 
-enum class RecordKind : uint16_t {
-  // heartbeat failure detector (core/hb)
-  kHbSuspect = 0x0101,  // a = peer now suspected
-  kHbAlive = 0x0102,    // a = peer alive again
-  // raft (core/raft)
-  kRaftRole = 0x0201,        // a = term, b = role (0 follower, 1 candidate, 2 leader, 3 shutdown)
-  kRaftTerm = 0x0202,        // a = new term
-  kRaftVote = 0x0203,        // a = term, b = candidate voted for
-  kRaftLeader = 0x0204,      // a = term, b = leader known (kNoNode if none)
-  kRaftCommit = 0x0205,      // a = commit index
-  kRaftApply = 0x0206,       // a = index, b = term, c = hash of the entry's data
-  kRaftAppend = 0x0207,      // a = first index appended, b = last index, c = term of last
-  kRaftTruncate = 0x0208,    // a = first index removed
-  kRaftSnapshot = 0x0209,    // a = last included index, b = its term
-  kRaftConfig = 0x020A,      // a = index of the latest configuration entry, b = voter ids, c = nonvoter ids
-                             //     (b, c: bit i set = node i is in the set; ids >= 64 are not shown)
-  kRaftPreVote = 0x020B,     // a = term the pre-vote was for
-  kRaftElection = 0x020C,    // a = term started
-  kRaftClientDone = 0x020D,  // a = request id, b = index (0 on failure), c = term (error code on failure,
-                             //     see raft::ClientError; 1 = leadership lost, outcome unknown)
-  kRaftTransfer = 0x020E,    // a = target, b = term, c = stage (0 started, 1 timeout_now sent,
-                             //     2 aborted, 3 done: the old leader stepped down)
-};
+enum class RecordKind : uint16_t {};
+
+inline constexpr uint8_t family_of(RecordKind k) { return family_of(static_cast<uint16_t>(k)); }
 
 struct Record {
-  RecordKind kind;
+  Record() = default;
+  Record(RecordKind k, uint64_t a_ = 0, uint64_t b_ = 0, uint64_t c_ = 0) : kind(k), a(a_), b(b_), c(c_) {}
+
+  RecordKind kind{};
+  Port port = Port::kHost;  // set by the host from the Env it was recorded through
   uint64_t a = 0;
   uint64_t b = 0;
   uint64_t c = 0;
 };
+static_assert(sizeof(Record) == 32, "records stay small");
 
 struct RecordInfo {
-  const char* name;    // e.g. "raft.role"
+  const char* name;       // e.g. "raft.role"
   const char* fields[3];  // names of a, b, c; nullptr when unused
 };
 

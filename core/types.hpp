@@ -22,4 +22,29 @@ inline constexpr Duration kMicrosecond = 1000;
 inline constexpr Duration kMillisecond = 1000 * kMicrosecond;
 inline constexpr Duration kSecond = 1000 * kMillisecond;
 
+// A component instance on a host, named after a Consul agent's listeners
+// (DESIGN.md, "Composition"): Raft and RPC share 8300 in Consul but are
+// separate components here; serf LAN is 8301, serf WAN 8302. What a component
+// sends arrives at the same port of the receiver; its timers, records and
+// syncs carry its port. A host that runs one protocol uses kHost only.
+enum class Port : uint8_t {
+  kHost = 0,
+  kRaft = 1,
+  kRpc = 2,
+  kSerfLan = 3,
+  kSerfWan = 4,
+};
+inline constexpr uint32_t kPortCount = 5;
+// "host", "raft", "rpc", "serf-lan", "serf-wan".
+const char* port_name(Port p);
+
+// Protocol families: the high byte of every message type code and record
+// kind (core/message.hpp is the one registry of wire types; each protocol
+// declares its record kinds in its own records.hpp).
+enum Family : uint8_t {
+  kFamilyHeartbeat = 0x01,
+  kFamilyRaft = 0x02,
+};
+inline constexpr uint8_t family_of(uint16_t code) { return static_cast<uint8_t>(code >> 8); }
+
 }  // namespace core

@@ -34,7 +34,7 @@ void Detector::on_message(Env& env, const Message& msg) {
   last_heard_[msg.from] = env.now();
   if (suspected_[msg.from]) {
     suspected_[msg.from] = 0;
-    env.record({RecordKind::kHbAlive, msg.from, 0, 0});
+    env.record({kRecordAlive, msg.from, 0, 0});
   }
 }
 
@@ -53,7 +53,7 @@ void Detector::on_timer(Env& env, uint64_t what) {
     env.send(std::move(m));
     if (!suspected_[p] && now - last_heard_[p] > config_.timeout_ns) {
       suspected_[p] = 1;
-      env.record({RecordKind::kHbSuspect, p, 0, 0});
+      env.record({kRecordSuspect, p, 0, 0});
     }
   }
   env.set_timer(config_.interval_ns, kTimerRound);

@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "core/env.hpp"
+#include "core/hb/records.hpp"
+#include "core/message.hpp"
 
 namespace core::hb {
 

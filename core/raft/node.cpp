@@ -22,7 +22,6 @@ const char* role_name(Role r) {
     case Role::kFollower: return "follower";
     case Role::kCandidate: return "candidate";
     case Role::kLeader: return "leader";
-    case Role::kShutdown: return "shutdown";
   }
   return "?";
 }
@@ -92,7 +91,6 @@ void Node::start(Env& env) {
   pending_.clear();
   unsynced_.clear();
   granted_.clear();
-  refused_.clear();
   transfer_target_ = kNoNode;
   last_recorded_conf_index_ = UINT64_MAX;
   load();
@@ -110,7 +108,7 @@ void Node::start(Env& env) {
   // re-applied once the commit index is learned again (as hashicorp does).
   sm_->restore(snapshot_data_ ? *snapshot_data_ : std::string());
   commit_ = applied_ = snapshot_index_;
-  record(RecordKind::kRaftRole, term_, static_cast<uint64_t>(Role::kFollower));
+  record(kRecordRole, term_, static_cast<uint64_t>(Role::kFollower));
   note_config_change();
   arm_election_timer();
   snapshot_timer_ = arm(random_timeout(cfg_.snapshot_interval), kTimerSnapshot);
@@ -121,7 +119,7 @@ void Node::on_message(Env& env, const Message& msg) {
   env_ = &env;
   const auto* boxed = std::get_if<std::shared_ptr<const Msg>>(&msg.body);
   const Msg* m = boxed ? boxed->get() : nullptr;
-  if (m == nullptr || role_ == Role::kShutdown) return;
+  if (m == nullptr) return;
   const NodeId from = msg.from;
   std::visit(
       [&](const auto& body) {
@@ -152,7 +150,6 @@ void Node::on_message(Env& env, const Message& msg) {
 
 void Node::on_timer(Env& env, uint64_t what) {
   env_ = &env;
-  if (role_ == Role::kShutdown) return;
   const auto peer = static_cast<NodeId>(what & 0xffffffffu);
   switch (what >> 32) {
     case kTimerElection:
@@ -213,7 +210,7 @@ void Node::on_timer(Env& env, uint64_t what) {
       break;
     case kTimerTransfer:
       transfer_timer_ = 0;
-      if (transfer_target_ != kNoNode) end_transfer(2);
+      if (transfer_target_ != kNoNode) end_transfer(kTransferAborted);
       break;
     default:
       assert(false && "unknown raft timer");
@@ -226,19 +223,19 @@ void Node::on_timer(Env& env, uint64_t what) {
 void Node::set_term(uint64_t term) {
   assert(term > term_);
   term_ = term;
-  record(RecordKind::kRaftTerm, term_);
+  record(kRecordTerm, term_);
 }
 
 void Node::set_leader(NodeId id) {
   if (leader_ == id) return;
   leader_ = id;
-  record(RecordKind::kRaftLeader, term_, id);
+  record(kRecordLeader, term_, id);
 }
 
 void Node::set_role(Role r) {
   if (role_ == r) return;
   role_ = r;
-  record(RecordKind::kRaftRole, term_, static_cast<uint64_t>(r));
+  record(kRecordRole, term_, static_cast<uint64_t>(r));
 }
 
 void Node::step_down(uint64_t new_term) {
@@ -261,10 +258,10 @@ void Node::leave_leader() {
   peers_.clear();
   disarm(commit_timer_);
   disarm(lease_timer_);
-  if (transfer_target_ != kNoNode) end_transfer(timeout_now_sent_ ? 3 : 2);
+  if (transfer_target_ != kNoNode) end_transfer(timeout_now_sent_ ? kTransferDone : kTransferAborted);
   // In-flight client requests: outcome unknown (hashicorp ErrLeadershipLost).
   for (const auto& [index, request] : pending_) {
-    record(RecordKind::kRaftClientDone, request, 0, kLeadershipLost);
+    record(kRecordClientDone, request, 0, kLeadershipLost);
     if (collect_completions_) completions_.push_back(Completion{request, 0, 0, kLeadershipLost, {}});
   }
   pending_.clear();
@@ -331,11 +328,10 @@ void Node::become_candidate(bool from_transfer) {
 void Node::start_round() {
   arm_election_timer();
   granted_.clear();
-  refused_.clear();
   ++election_seq_;
   if (cfg_.pre_vote && !from_transfer_) {
     prevote_phase_ = true;
-    record(RecordKind::kRaftPreVote, term_ + 1);
+    record(kRecordPreVote, term_ + 1);
     if (latest_configuration().has_vote(env().self())) granted_.insert(env().self());
     for (NodeId id : latest_configuration().voter_ids()) {
       if (id == env().self()) continue;
@@ -354,7 +350,6 @@ void Node::start_real_election() {
   }
   prevote_phase_ = false;
   granted_.clear();
-  refused_.clear();
   ++election_seq_;
   set_term(term_ + 1);
   // hashicorp electSelf: the candidate votes for itself only if the latest
@@ -365,9 +360,9 @@ void Node::start_real_election() {
     voted_for_ = env().self();
   }
   persist_term_vote();  // the RequestVotes below leave only after this sync
-  record(RecordKind::kRaftElection, term_);
+  record(kRecordElection, term_);
   if (self_vote) {
-    record(RecordKind::kRaftVote, term_, env().self());
+    record(kRecordVote, term_, env().self());
     granted_.insert(env().self());
   }
   for (NodeId id : latest_configuration().voter_ids()) {
@@ -462,7 +457,7 @@ void Node::handle_request_vote(NodeId from, uint64_t seq, const RequestVote& m) 
     vote_term_ = term_;
     voted_for_ = from;
     persist_term_vote();  // the grant below leaves only after this sync
-    record(RecordKind::kRaftVote, term_, from);
+    record(kRecordVote, term_, from);
     resp.granted = true;
     last_contact_ = env().now();
     ever_contacted_ = true;
@@ -493,7 +488,7 @@ void Node::handle_vote_resp(NodeId from, uint64_t seq, bool prevote, const VoteR
   }
   if (role_ != Role::kCandidate || seq != election_seq_ || prevote != prevote_phase_) return;
   if (!prevote && m.term != term_) return;
-  (m.granted ? granted_ : refused_).insert(from);
+  if (m.granted) granted_.insert(from);
   const size_t quorum = latest_configuration().quorum();
   if (granted_.size() >= quorum) {
     if (prevote) {

@@ -19,13 +19,14 @@
 // durable (storage().durable_seq()), as hashicorp's leader does after
 // StoreLogs returns. start() rebuilds all state from storage.
 //
-// Invariants (checked by assertions): commit_index() <= last_log_index();
-// last_applied() <= commit_index(); snapshot_index() <= last_applied();
-// the in-memory log holds every index in [first_log_index(), last_log_index()];
-// every configuration the node may use is in its log or its snapshot: each
-// one it tracks above the snapshot is a configuration entry of its log
-// (checked after every input with CORE_CHECK, core/check.hpp, which throws
-// core::InvariantViolation; the costlier checks are debug-only asserts).
+// Invariants, checked after every input and every client call with
+// CORE_CHECK (core/check.hpp: core::InvariantViolation, in every build):
+// commit_index() <= last_log_index(); last_applied() <= commit_index();
+// snapshot_index() <= last_applied(); the in-memory log holds every index in
+// [first_log_index(), last_log_index()] and starts at or below the snapshot's
+// successor; every configuration the node tracks above its snapshot is a
+// configuration entry of its log. (Debug builds also compare each tracked
+// configuration with its entry's contents.)
 #pragma once
 
 #include <cstdint>
@@ -39,14 +40,16 @@
 #include <vector>
 
 #include "core/env.hpp"
+#include "core/message.hpp"
 #include "core/raft/config.hpp"
 #include "core/raft/configuration.hpp"
 #include "core/raft/messages.hpp"
+#include "core/raft/records.hpp"
 #include "core/raft/state_machine.hpp"
 
 namespace core::raft {
 
-enum class Role : uint8_t { kFollower = 0, kCandidate = 1, kLeader = 2, kShutdown = 3 };
+enum class Role : uint8_t { kFollower = 0, kCandidate = 1, kLeader = 2 };
 const char* role_name(Role r);
 
 // Value c of a failed kRaftClientDone record {request, 0, code}.
@@ -242,7 +245,7 @@ class Node : public core::Node {
   Proposal change_configuration(uint64_t request_id, NodeId id, uint64_t prev_index, ConfigChange op);
   Proposal leader_check() const;
   void maybe_send_timeout_now();
-  void end_transfer(uint64_t outcome);
+  void end_transfer(TransferStage outcome);
 
   // log / state machine
   void append_local(Entry e);
@@ -288,7 +291,6 @@ class Node : public core::Node {
   bool from_transfer_ = false;
   uint64_t election_seq_ = 0;
   std::set<NodeId> granted_;
-  std::set<NodeId> refused_;
 
   // leader
   std::map<NodeId, Peer> peers_;

@@ -18,24 +18,33 @@ Proposal Node::propose(Env& env, uint64_t request_id, std::string data) {
   p.index = last_log_index() + 1;
   pending_[p.index] = request_id;
   leader_append(EntryType::kCommand, std::move(data));
+  check_invariants();
   return p;
 }
 
 Proposal Node::add_voter(Env& env, uint64_t request_id, NodeId id, uint64_t prev_index) {
   env_ = &env;
-  return change_configuration(request_id, id, prev_index, ConfigChange::kAddVoter);
+  Proposal p = change_configuration(request_id, id, prev_index, ConfigChange::kAddVoter);
+  check_invariants();
+  return p;
 }
 Proposal Node::add_nonvoter(Env& env, uint64_t request_id, NodeId id, uint64_t prev_index) {
   env_ = &env;
-  return change_configuration(request_id, id, prev_index, ConfigChange::kAddNonvoter);
+  Proposal p = change_configuration(request_id, id, prev_index, ConfigChange::kAddNonvoter);
+  check_invariants();
+  return p;
 }
 Proposal Node::demote_voter(Env& env, uint64_t request_id, NodeId id, uint64_t prev_index) {
   env_ = &env;
-  return change_configuration(request_id, id, prev_index, ConfigChange::kDemoteVoter);
+  Proposal p = change_configuration(request_id, id, prev_index, ConfigChange::kDemoteVoter);
+  check_invariants();
+  return p;
 }
 Proposal Node::remove_server(Env& env, uint64_t request_id, NodeId id, uint64_t prev_index) {
   env_ = &env;
-  return change_configuration(request_id, id, prev_index, ConfigChange::kRemoveServer);
+  Proposal p = change_configuration(request_id, id, prev_index, ConfigChange::kRemoveServer);
+  check_invariants();
+  return p;
 }
 
 Proposal Node::change_configuration(uint64_t request_id, NodeId id, uint64_t prev_index, ConfigChange op) {
@@ -91,10 +100,11 @@ std::string Node::transfer_leadership(Env& env, NodeId target) {
   }
   transfer_target_ = target;
   timeout_now_sent_ = false;
-  record(RecordKind::kRaftTransfer, target, term_, 0);
+  record(kRecordTransfer, target, term_, kTransferStarted);
   transfer_timer_ = arm(cfg_.election_timeout, kTimerTransfer);
   replicate(target, true);
   maybe_send_timeout_now();
+  check_invariants();
   return {};
 }
 
@@ -103,15 +113,15 @@ void Node::maybe_send_timeout_now() {
   auto it = peers_.find(transfer_target_);
   if (it == peers_.end() || it->second.match < last_log_index()) return;
   timeout_now_sent_ = true;
-  record(RecordKind::kRaftTransfer, transfer_target_, term_, 1);
+  record(kRecordTransfer, transfer_target_, term_, kTransferTimeoutNowSent);
   send(transfer_target_, kTimeoutNow, Msg{++seq_, TimeoutNow{term_}});
   // Wait up to another election timeout to lose leadership.
   disarm(transfer_timer_);
   transfer_timer_ = arm(cfg_.election_timeout, kTimerTransfer);
 }
 
-void Node::end_transfer(uint64_t outcome) {
-  record(RecordKind::kRaftTransfer, transfer_target_, term_, outcome);
+void Node::end_transfer(TransferStage outcome) {
+  record(kRecordTransfer, transfer_target_, term_, outcome);
   transfer_target_ = kNoNode;
   timeout_now_sent_ = false;
   disarm(transfer_timer_);
@@ -168,7 +178,13 @@ void Node::check_invariants() const {
   // The deliberately broken build may lose committed entries; the checkers,
   // not these checks, report what follows.
   if (cfg_.unsafe_skip_vote_log_check) return;
-  CORE_CHECK(applied_ <= commit_ && snapshot_index_ <= applied_, "raft: apply index out of order");
+  CORE_CHECK(commit_ <= last_log_index(), "raft: commit index beyond the log");
+  CORE_CHECK(applied_ <= commit_, "raft: applied beyond the commit index");
+  CORE_CHECK(snapshot_index_ <= applied_, "raft: snapshot beyond what was applied");
+  CORE_CHECK(log_.empty() ? first_index_ == snapshot_index_ + 1
+                          : log_.front().index == first_index_ && log_.back().index + 1 == first_index_ + log_.size() &&
+                                first_index_ <= snapshot_index_ + 1,
+             "raft: the log is not contiguous from first_log_index() to last_log_index()");
   // Cheap enough for every input: a node tracks a handful of configurations.
   for (const auto& [index, conf] : log_confs_) {
     const Entry* e = entry(index);
@@ -177,7 +193,6 @@ void Node::check_invariants() const {
     assert(Configuration::decode(e->data).value_or(Configuration{}) == conf);
     (void)conf;
   }
-  assert(log_.empty() || (log_.front().index == first_index_ && log_.back().index + 1 == first_index_ + log_.size()));
 }
 
 uint64_t Node::match_index(NodeId peer) const {

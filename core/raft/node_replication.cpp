@@ -89,7 +89,7 @@ void Node::handle_append_entries(NodeId from, uint64_t seq, const AppendEntries&
     for (; i < m.entries.size(); ++i) append_local(m.entries[i]);
     persist_entries(pos);
     env().sync();  // the ack below leaves only after the entries are durable
-    record(RecordKind::kRaftAppend, log_[pos].index, log_.back().index, log_.back().term);
+    record(kRecordAppend, log_[pos].index, log_.back().index, log_.back().term);
     note_config_change();
   }
   // Commit (rule 5). Deviation: hashicorp uses min(leaderCommit, our last
@@ -140,9 +140,9 @@ void Node::handle_install_snapshot(NodeId from, uint64_t seq, const InstallSnaps
     }
     env().sync();
     sm_->restore(*snapshot_data_);
-    record(RecordKind::kRaftSnapshot, snapshot_index_, snapshot_term_);
+    record(kRecordSnapshot, snapshot_index_, snapshot_term_);
     commit_ = applied_ = snapshot_index_;
-    record(RecordKind::kRaftCommit, commit_);
+    record(kRecordCommit, commit_);
     note_config_change();
   }
   resp.success = true;
@@ -168,7 +168,7 @@ uint64_t Node::leader_append(EntryType type, std::string data) {
   persist_entries(pos);
   env().sync();
   unsynced_.emplace_back(index, env().storage().last_write_seq());
-  record(RecordKind::kRaftAppend, index, index, term_);
+  record(kRecordAppend, index, index, term_);
   if (type == EntryType::kConfiguration) {
     note_config_change();
     sync_peers(true);
@@ -422,7 +422,7 @@ void Node::append_local(Entry e) {
 void Node::set_commit(uint64_t index) {
   assert(index <= last_log_index());
   commit_ = index;
-  record(RecordKind::kRaftCommit, commit_);
+  record(kRecordCommit, commit_);
   apply_committed();
   if (role_ == Role::kLeader) {
     sync_peers(true);  // stop serving servers whose removal just committed
@@ -445,10 +445,10 @@ void Node::apply_committed() {
     ++applied_;
     std::string result;
     if (e->type == EntryType::kCommand) result = sm_->apply(e->index, e->term, e->data);
-    record(RecordKind::kRaftApply, e->index, e->term, entry_hash(e->type, e->data));
+    record(kRecordApply, e->index, e->term, entry_hash(e->type, e->data));
     auto pending = pending_.find(e->index);
     if (pending != pending_.end()) {
-      record(RecordKind::kRaftClientDone, pending->second, e->index, e->term);
+      record(kRecordClientDone, pending->second, e->index, e->term);
       if (collect_completions_) {
         completions_.push_back(Completion{pending->second, e->index, e->term, kOk, std::move(result)});
       }
@@ -466,7 +466,7 @@ void Node::take_snapshot(Env& env) {
   snapshot_data_ = std::make_shared<const std::string>(sm_->snapshot());
   log_confs_.erase(log_confs_.begin(), log_confs_.upper_bound(snapshot_conf_index_));
   persist_snapshot();
-  record(RecordKind::kRaftSnapshot, snapshot_index_, snapshot_term_);
+  record(kRecordSnapshot, snapshot_index_, snapshot_term_);
   // Keep TrailingLogs entries so slightly lagging followers need no snapshot.
   const uint64_t last = last_log_index();
   if (last > cfg_.trailing_logs) compact_through(std::min(snapshot_index_, last - cfg_.trailing_logs));
@@ -478,7 +478,7 @@ void Node::note_config_change() {
   if (idx == last_recorded_conf_index_) return;
   last_recorded_conf_index_ = idx;
   const Configuration& c = latest_configuration();
-  record(RecordKind::kRaftConfig, idx, c.mask(Suffrage::kVoter), c.mask(Suffrage::kNonvoter));
+  record(kRecordConfig, idx, c.mask(Suffrage::kVoter), c.mask(Suffrage::kNonvoter));
 }
 
 }  // namespace core::raft

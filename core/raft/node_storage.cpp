@@ -38,7 +38,7 @@ void Node::truncate_from(uint64_t index) {
   env().storage().erase_range(log_key(index), kLogEnd);
   while (!log_.empty() && log_.back().index >= index) log_.pop_back();
   log_confs_.erase(log_confs_.lower_bound(index), log_confs_.end());
-  record(RecordKind::kRaftTruncate, index);
+  record(kRecordTruncate, index);
   note_config_change();
 }
 

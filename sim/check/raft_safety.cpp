@@ -43,7 +43,7 @@ RaftChecker::PerNode& RaftChecker::per_node(core::NodeId id) { return at_grow(no
 void RaftChecker::on_record(core::Time t, core::NodeId node, const core::Record& r, uint64_t seq) {
   if (violation_) return;
   switch (r.kind) {
-    case core::RecordKind::kRaftRole:
+    case core::raft::kRecordRole:
       if (r.b == static_cast<uint64_t>(core::raft::Role::kLeader)) {
         auto [it, inserted] = leaders_.emplace(r.a, node);
         if (!inserted && it->second != node) {
@@ -53,12 +53,12 @@ void RaftChecker::on_record(core::Time t, core::NodeId node, const core::Record&
         per_node(node).became_leader = true;
       }
       break;
-    case core::RecordKind::kRaftAppend: {
+    case core::raft::kRecordAppend: {
       PerNode& p = per_node(node);
       p.dirty_from = std::min(p.dirty_from, r.a);
       break;
     }
-    case core::RecordKind::kRaftApply: {
+    case core::raft::kRecordApply: {
       Seen& s = at_grow(applied_, r.a);
       if (s.term == 0) {
         s = Seen{r.b, r.c, kUnknown, node};

@@ -1,11 +1,11 @@
 // The `clustersim` command: run, validate, bench, diff.
 //
-// Exit codes: 0 success (all expectations hold), 1 an expectation failed (or
+// Exit codes: 0 success (all expectations hold); 1 an expectation failed (or
 // traces differ, a benchmark missed its expected delivery count, or the run
-// stopped on a simulation error or a protocol invariant violation, with no
-// JSON on stdout), 2 bad
-// input (usage, malformed scenario, unreadable file). Errors go to stderr;
-// with --json, stdout carries exactly one JSON object.
+// stopped on a livelock); 2 bad input (usage, malformed scenario, unreadable
+// file); 3 an internal invariant failed (a protocol's or the simulator's: a
+// bug; stderr says where and when, and stdout has no JSON). Errors go to
+// stderr; with --json, stdout carries exactly one JSON object.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
@@ -25,6 +25,7 @@ using nlohmann::json;
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
 constexpr int kExitBadInput = 2;
+constexpr int kExitInternal = 3;  // an internal invariant failed: a bug in clustersim or a protocol
 
 void print_errors(const std::string& file, const sim::ScenarioInvalid& e) {
   std::cerr << "clustersim: " << file << " is not a valid scenario (" << e.errors().size() << " error"
@@ -53,33 +54,119 @@ void print_summary(const json& s) {
   std::cout << "trace_hash " << s["trace_hash"].get<std::string>() << "\n";
 }
 
+// ---------------------------------------------------------------- subcommands
+
+struct RunArgs {
+  std::string scenario, trace, until;
+  uint64_t seed = 0;
+  bool seed_given = false;
+  bool json = false;
+};
+
+int cmd_run(const RunArgs& a) {
+  const sim::Scenario s = sim::load_scenario_file(a.scenario);
+  sim::RunOptions opt;
+  if (a.seed_given) opt.seed = a.seed;
+  if (!a.until.empty()) {
+    core::Duration u = 0;
+    if (!sim::parse_duration(a.until, u) || u <= 0) {
+      std::cerr << "clustersim: --until: malformed duration \"" << a.until << "\" (e.g. \"30s\")\n";
+      return kExitBadInput;
+    }
+    opt.until = u;
+  }
+  opt.trace_path = a.trace;
+  try {
+    sim::Runner runner(s, opt);
+    runner.finish();
+    const json summary = runner.summary();
+    if (a.json) std::cout << summary.dump() << "\n";
+    else print_summary(summary);
+    return runner.passed() ? kExitOk : kExitFailed;
+  } catch (const sim::InvariantFailure& e) {
+    std::cerr << "clustersim: internal invariant failed in " << a.scenario << " (\"" << s.name << "\", seed "
+              << opt.seed.value_or(s.seed) << "): " << e.what() << "\n";
+    return kExitInternal;
+  }
+}
+
+int cmd_validate(const std::string& path) {
+  const sim::Scenario s = sim::load_scenario_file(path);
+  std::cout << path << ": valid (" << s.name << ", " << s.nodes.size() << " nodes, " << s.faults.size() << " faults, "
+            << s.expect.size() << " expectations)\n";
+  return kExitOk;
+}
+
+int cmd_bench(const std::string& workload, uint32_t nodes, uint64_t messages, bool as_json) {
+  const sim::BenchResult r = sim::run_bench(workload, nodes, messages);
+  if (as_json) {
+    json j = {{"workload", r.workload},
+              {"nodes", r.nodes},
+              {"messages_expected", r.expected_messages},
+              {"messages_delivered", r.delivered},
+              {"virtual_time_ns", r.virtual_time_ns},
+              {"wall_seconds", r.wall_seconds},
+              {"messages_per_second", r.messages_per_second},
+              {"peak_rss_bytes", r.peak_rss_bytes},
+              {"peak_inflight_messages", r.peak_inflight},
+              {"bytes_per_inflight_message", r.bytes_per_inflight},
+              {"trace_hash", sim::hex16(r.trace_hash)},
+              {"ok", r.ok}};
+    if (r.workload == "hb") j["plan_checksum"] = sim::hex16(r.plan_checksum);
+    if (!r.ok) j["error"] = r.error;
+    std::cout << j.dump() << "\n";
+  } else {
+    std::printf("workload %s  N=%u\n", r.workload.c_str(), r.nodes);
+    if (r.workload == "hb") std::printf("plan checksum         %s\n", sim::hex16(r.plan_checksum).c_str());
+    std::printf("messages delivered    %llu of %llu\n", static_cast<unsigned long long>(r.delivered),
+                static_cast<unsigned long long>(r.expected_messages));
+    std::printf("virtual time          %s\n", sim::format_duration(r.virtual_time_ns).c_str());
+    std::printf("wall seconds          %.3f\n", r.wall_seconds);
+    std::printf("messages per second   %.0f\n", r.messages_per_second);
+    std::printf("peak RSS              %.1f MiB\n", static_cast<double>(r.peak_rss_bytes) / (1024.0 * 1024.0));
+    std::printf("in-flight peak        %llu messages, %llu bytes each\n", static_cast<unsigned long long>(r.peak_inflight),
+                static_cast<unsigned long long>(r.bytes_per_inflight));
+    std::printf("trace hash            %s\n", sim::hex16(r.trace_hash).c_str());
+    if (!r.ok) std::fprintf(stderr, "clustersim: bench failed: %s\n", r.error.c_str());
+  }
+  return r.ok ? kExitOk : kExitFailed;
+}
+
+int cmd_diff(const std::string& a, const std::string& b) {
+  const sim::TraceDiff d = sim::diff_traces(a, b);
+  if (d.line == 0) {
+    std::cout << "traces are identical\n";
+    return kExitOk;
+  }
+  std::cout << "first divergence at line " << d.line << ":\n  " << a << ": " << d.left << "\n  " << b << ": " << d.right
+            << "\n";
+  return kExitFailed;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"clustersim: a deterministic discrete-event simulator of a Consul-style cluster.\n"
-               "A scenario file plus a seed replays a run bit for bit."};
+               "A scenario file plus a seed replays a run bit for bit.\n"
+               "Exit codes: 0 pass, 1 an expectation failed, 2 bad input, 3 an internal invariant failed."};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every command");
 
-  // run
-  std::string scenario_path, trace_path, until_text;
-  uint64_t seed = 0;
-  bool json_out = false;
+  RunArgs run_args;
   auto* run = app.add_subcommand("run", "Run a scenario and report its expectations.\n"
-                                        "Exit 0 when every expectation holds, 1 when one fails, 2 on bad input.");
-  run->add_option("scenario", scenario_path, "Scenario file (JSON)")->required();
-  auto* seed_opt = run->add_option("--seed", seed, "Seed, a non-negative integer (default: the scenario's \"seed\", or 1)")
+                                        "Exit 0 when every expectation holds, 1 when one fails, 2 on bad input,\n"
+                                        "3 when an internal invariant fails (a bug: stderr says where and when).");
+  run->add_option("scenario", run_args.scenario, "Scenario file (JSON)")->required();
+  auto* seed_opt = run->add_option("--seed", run_args.seed, "Seed, a non-negative integer (default: the scenario's \"seed\", or 1)")
                        ->check(CLI::NonNegativeNumber);
-  run->add_option("--until", until_text, "Stop at this virtual time instead of the scenario's \"until\" (e.g. 30s)");
-  run->add_option("--trace", trace_path, "Write every event as JSON Lines to this file");
-  run->add_flag("--json", json_out, "Print exactly one JSON object (the run summary) on stdout");
+  run->add_option("--until", run_args.until, "Stop at this virtual time instead of the scenario's \"until\" (e.g. 30s)");
+  run->add_option("--trace", run_args.trace, "Write every event as JSON Lines to this file");
+  run->add_flag("--json", run_args.json, "Print exactly one JSON object (the run summary) on stdout");
 
-  // validate
   std::string validate_path;
   auto* validate = app.add_subcommand("validate", "Check a scenario file. Exit 0 when valid, 2 with the errors.");
   validate->add_option("scenario", validate_path, "Scenario file (JSON)")->required();
 
-  // bench
   std::string workload;
   uint32_t nodes = 0;
   uint64_t messages = 1'000'000;
@@ -93,7 +180,6 @@ int main(int argc, char** argv) {
   bench->add_option("--messages", messages, "Messages to deliver (default 1000000)");
   bench->add_flag("--json", bench_json, "Print one JSON object");
 
-  // diff
   std::string diff_a, diff_b;
   auto* diff = app.add_subcommand("diff", "Compare two JSON Lines traces; print the first divergence.\n"
                                           "Exit 0 when identical, 1 when they differ.");
@@ -117,89 +203,27 @@ int main(int argc, char** argv) {
     app.exit(e);
     return kExitBadInput;
   }
+  run_args.seed_given = seed_opt->count() > 0;
 
   try {
-    if (*validate) {
-      sim::Scenario s = sim::load_scenario_file(validate_path);
-      std::cout << validate_path << ": valid (" << s.name << ", " << s.nodes.size() << " nodes, " << s.faults.size()
-                << " faults, " << s.expect.size() << " expectations)\n";
-      return kExitOk;
-    }
-    if (*run) {
-      sim::Scenario s = sim::load_scenario_file(scenario_path);
-      sim::RunOptions opt;
-      if (*seed_opt) opt.seed = seed;
-      if (!until_text.empty()) {
-        core::Duration u = 0;
-        if (!sim::parse_duration(until_text, u) || u <= 0) {
-          std::cerr << "clustersim: --until: malformed duration \"" << until_text << "\" (e.g. \"30s\")\n";
-          return kExitBadInput;
-        }
-        opt.until = u;
-      }
-      opt.trace_path = trace_path;
-      sim::Runner runner(s, opt);
-      runner.finish();
-      const json summary = runner.summary();
-      if (json_out) std::cout << summary.dump() << "\n";
-      else print_summary(summary);
-      return runner.passed() ? kExitOk : kExitFailed;
-    }
-    if (*bench) {
-      const sim::BenchResult r = sim::run_bench(workload, nodes, messages);
-      if (bench_json) {
-        json j = {{"workload", r.workload},
-                  {"nodes", r.nodes},
-                  {"messages_expected", r.expected_messages},
-                  {"messages_delivered", r.delivered},
-                  {"virtual_time_ns", r.virtual_time_ns},
-                  {"wall_seconds", r.wall_seconds},
-                  {"messages_per_second", r.messages_per_second},
-                  {"peak_rss_bytes", r.peak_rss_bytes},
-                  {"peak_inflight_messages", r.peak_inflight},
-                  {"bytes_per_inflight_message", r.bytes_per_inflight},
-                  {"trace_hash", sim::hex16(r.trace_hash)},
-                  {"ok", r.ok}};
-        if (r.workload == "hb") j["plan_checksum"] = sim::hex16(r.plan_checksum);
-        if (!r.ok) j["error"] = r.error;
-        std::cout << j.dump() << "\n";
-      } else {
-        std::printf("workload %s  N=%u\n", r.workload.c_str(), r.nodes);
-        if (r.workload == "hb") std::printf("plan checksum         %s\n", sim::hex16(r.plan_checksum).c_str());
-        std::printf("messages delivered    %llu of %llu\n", static_cast<unsigned long long>(r.delivered),
-                    static_cast<unsigned long long>(r.expected_messages));
-        std::printf("virtual time          %s\n", sim::format_duration(r.virtual_time_ns).c_str());
-        std::printf("wall seconds          %.3f\n", r.wall_seconds);
-        std::printf("messages per second   %.0f\n", r.messages_per_second);
-        std::printf("peak RSS              %.1f MiB\n", static_cast<double>(r.peak_rss_bytes) / (1024.0 * 1024.0));
-        std::printf("in-flight peak        %llu messages, %llu bytes each\n", static_cast<unsigned long long>(r.peak_inflight),
-                    static_cast<unsigned long long>(r.bytes_per_inflight));
-        std::printf("trace hash            %s\n", sim::hex16(r.trace_hash).c_str());
-        if (!r.ok) std::fprintf(stderr, "clustersim: bench failed: %s\n", r.error.c_str());
-      }
-      return r.ok ? kExitOk : kExitFailed;
-    }
-    if (*diff) {
-      const sim::TraceDiff d = sim::diff_traces(diff_a, diff_b);
-      if (d.line == 0) {
-        std::cout << "traces are identical\n";
-        return kExitOk;
-      }
-      std::cout << "first divergence at line " << d.line << ":\n  " << diff_a << ": " << d.left << "\n  " << diff_b << ": "
-                << d.right << "\n";
-      return kExitFailed;
-    }
+    if (*validate) return cmd_validate(validate_path);
+    if (*run) return cmd_run(run_args);
+    if (*bench) return cmd_bench(workload, nodes, messages, bench_json);
+    if (*diff) return cmd_diff(diff_a, diff_b);
   } catch (const sim::ScenarioInvalid& e) {
-    print_errors(*validate ? validate_path : scenario_path, e);
+    print_errors(*validate ? validate_path : run_args.scenario, e);
     return kExitBadInput;
   } catch (const std::invalid_argument& e) {
     std::cerr << "clustersim: " << e.what() << "\n";
     return kExitBadInput;
+  } catch (const sim::InvariantFailure& e) {
+    std::cerr << "clustersim: internal invariant failed: " << e.what() << "\n";
+    return kExitInternal;
+  } catch (const core::InvariantViolation& e) {
+    std::cerr << "clustersim: internal invariant failed: " << e.what() << "\n";
+    return kExitInternal;
   } catch (const sim::SimulationError& e) {
     std::cerr << "clustersim: simulation error: " << e.what() << "\n";
-    return kExitFailed;
-  } catch (const core::InvariantViolation& e) {
-    std::cerr << "clustersim: protocol invariant violated: " << e.what() << "\n";
     return kExitFailed;
   } catch (const std::exception& e) {
     std::cerr << "clustersim: " << e.what() << "\n";

@@ -1,15 +1,18 @@
 #include "sim/engine/simulation.hpp"
 
+#include <algorithm>
 #include <cassert>
-#include <cinttypes>
-#include <cstdio>
 
 #include "core/check.hpp"
 
 namespace sim {
 
 namespace {
-size_t type_index(uint16_t type) { return static_cast<size_t>(((type >> 8) & 3) << 8 | (type & 0xff)); }
+
+// Trace hash words of a (host, port) or a type on a port. Port 0 adds
+// nothing, so a host without ports hashes exactly as before ports existed.
+uint64_t port_bits(core::Port p, int shift) { return static_cast<uint64_t>(p) << shift; }
+
 }  // namespace
 
 // ---------------------------------------------------------------- HostEnv
@@ -17,28 +20,29 @@ size_t type_index(uint16_t type) { return static_cast<size_t>(((type >> 8) & 3) 
 core::Time Simulation::HostEnv::now() const { return sim_->hosts_[id_].clock.local(sim_->now_); }
 void Simulation::HostEnv::send(core::Message&& msg) {
   sim_->check_running(sim_->hosts_[id_], "sent a message");
-  sim_->env_send(sim_->hosts_[id_], std::move(msg));
+  sim_->env_send(sim_->hosts_[id_], port_, std::move(msg));
 }
 core::TimerId Simulation::HostEnv::set_timer(core::Duration delay, uint64_t what) {
   sim_->check_running(sim_->hosts_[id_], "set a timer");
-  return sim_->env_set_timer(sim_->hosts_[id_], delay, what);
+  return sim_->env_set_timer(sim_->hosts_[id_], port_, delay, what);
 }
 void Simulation::HostEnv::cancel_timer(core::TimerId id) { sim_->env_cancel_timer(id); }
-core::Rng& Simulation::HostEnv::rng() { return sim_->hosts_[id_].rng; }
+core::Rng& Simulation::HostEnv::rng() { return sim_->hosts_[id_].ports[static_cast<size_t>(port_)].rng; }
 core::Storage& Simulation::HostEnv::storage() { return sim_->hosts_[id_].storage; }
-void Simulation::HostEnv::sync() { sim_->env_sync(sim_->hosts_[id_]); }
+void Simulation::HostEnv::sync() { sim_->env_sync(sim_->hosts_[id_], port_); }
 void Simulation::HostEnv::record(const core::Record& r) {
   sim_->check_running(sim_->hosts_[id_], "recorded an event");
-  sim_->env_record(sim_->hosts_[id_], r);
+  sim_->env_record(sim_->hosts_[id_], port_, r);
 }
 
-// A paused process is frozen and a crashed one is gone: protocol code that
-// runs on either (a driver calling into it, say) is a simulator bug that
-// would silently let a frozen node act.
-void Simulation::check_running(const Host& h, const char* what) const {
-  if (!h.up || h.paused)
-    throw SimulationError("node " + h.name + " " + what + " while " + (h.up ? "paused" : "crashed") +
-                          ", at t=" + format_duration(now_));
+void Simulation::not_running(const Host& h, const char* what) const {
+  invariant_failed(h, std::string(what) + " while " + (h.up ? "paused" : "crashed"));
+}
+
+void Simulation::invariant_failed(const Host& h, const std::string& what) const {
+  throw InvariantFailure("node " + h.name + ": " + what + " (at t=" + format_duration(now_) + ", event " +
+                         std::to_string(events_processed_) + ", trace position " + std::to_string(hash_.events()) +
+                         ", seed " + std::to_string(seed_) + ")");
 }
 
 // A protocol invariant violation stops the run with where and when it happened.
@@ -47,14 +51,13 @@ void Simulation::guarded(const Host& h, F&& call) {
   try {
     call();
   } catch (const core::InvariantViolation& e) {
-    throw SimulationError("node " + h.name + " at t=" + format_duration(now_) + " (trace event " +
-                          std::to_string(hash_.events()) + "): " + e.what());
+    invariant_failed(h, e.what());
   }
 }
 
 // ---------------------------------------------------------------- building
 
-Simulation::Simulation(uint64_t seed) : seed_(seed), type_stats_(1024) {}
+Simulation::Simulation(uint64_t seed) : seed_(seed) {}
 Simulation::~Simulation() = default;
 
 core::NodeId Simulation::add_node(std::string name, uint32_t lan, NodeFactory factory) {
@@ -64,8 +67,8 @@ core::NodeId Simulation::add_node(std::string name, uint32_t lan, NodeFactory fa
   h.name = std::move(name);
   h.lan = lan;
   h.factory = std::move(factory);
-  h.env = std::make_unique<HostEnv>(this, id);
-  h.rng = core::Rng(core::derive_seed(seed_, core::kStreamNode, id));
+  h.ports[0].env = std::make_unique<HostEnv>(this, id, core::Port::kHost);
+  h.ports[0].rng = core::Rng(core::derive_seed(seed_, core::kStreamNode, id));
   h.link_rng = core::Rng(core::derive_seed(seed_, core::kStreamLink, id));
   h.storage_rng = core::Rng(core::derive_seed(seed_, core::kStreamStorage, id));
   hosts_.push_back(std::move(h));
@@ -82,7 +85,16 @@ core::NodeId Simulation::find_node(const std::string& name) const {
   return core::kNoNode;
 }
 
-core::Env& Simulation::env(core::NodeId id) { return *hosts_[id].env; }
+core::Env& Simulation::env(core::NodeId id, core::Port port) { return *port_state(hosts_[id], port).env; }
+
+void Simulation::open_port(Host& h, core::Port p) {
+  // Port 0's stream is the host's historical one; the others are derived
+  // beside it, so adding a port changes no existing stream.
+  PortState& ps = h.ports[static_cast<size_t>(p)];
+  const auto id = static_cast<core::NodeId>(&h - hosts_.data());
+  ps.env = std::make_unique<HostEnv>(this, id, p);
+  ps.rng = core::Rng(core::derive_seed(seed_, core::kStreamNode, uint64_t{id} | (static_cast<uint64_t>(p) << 32)));
+}
 
 void Simulation::start_all() {
   for (core::NodeId i = 0; i < hosts_.size(); ++i)
@@ -95,7 +107,7 @@ void Simulation::boot(core::NodeId id) {
   h.up = true;
   h.paused = false;
   h.booted = true;
-  guarded(h, [&] { h.node->start(*h.env); });
+  guarded(h, [&] { h.node->start(*h.ports[0].env); });
   for (Observer* o : observers_) o->after_event(now_, id);
 }
 
@@ -110,12 +122,7 @@ void Simulation::crash(core::NodeId id) {
     } else if (e.kind() == EventKind::kDepart) {
       drop(e.a, DropReason::kSenderDown);
     } else if (e.kind() == EventKind::kTimer) {
-      TimerSlot& t = timers_[e.a];
-      t.state = TimerSlot::kFree;
-      ++t.gen;
-      ++t.epoch;
-      t.next_free = timer_free_;
-      timer_free_ = e.a;
+      release_timer(e.a);
     }
   }
   h.held.clear();
@@ -125,21 +132,22 @@ void Simulation::crash(core::NodeId id) {
   ++h.incarnation;  // stale timers and held sends of the old process are skipped
   h.storage.crash(h.storage_params.lose_unsynced_on_crash);
   h.pending_syncs.clear();
-  h.sync_done_at = 0;
-  for (Observer* o : observers_) o->on_lifecycle(now_, id, "crash");
+  h.disk_done_at = 0;
+  for (PortState& ps : h.ports) ps.sync_done_at = 0;
+  for (Observer* o : observers_) o->on_lifecycle(now_, id, Lifecycle::kCrash);
 }
 
 void Simulation::restart(core::NodeId id) {
   if (hosts_[id].up) return;
   boot(id);
-  for (Observer* o : observers_) o->on_lifecycle(now_, id, "restart");
+  for (Observer* o : observers_) o->on_lifecycle(now_, id, Lifecycle::kRestart);
 }
 
 void Simulation::pause(core::NodeId id) {
   Host& h = hosts_[id];
   if (!h.up || h.paused) return;
   h.paused = true;
-  for (Observer* o : observers_) o->on_lifecycle(now_, id, "pause");
+  for (Observer* o : observers_) o->on_lifecycle(now_, id, Lifecycle::kPause);
 }
 
 void Simulation::resume(core::NodeId id) {
@@ -152,7 +160,7 @@ void Simulation::resume(core::NodeId id) {
     queue_.push(now_, e.kind(), e.a, e.b);
   }
   h.held.clear();
-  for (Observer* o : observers_) o->on_lifecycle(now_, id, "resume");
+  for (Observer* o : observers_) o->on_lifecycle(now_, id, Lifecycle::kResume);
 }
 
 void Simulation::set_clock_drift(core::NodeId id, int64_t drift_ppb) {
@@ -181,30 +189,42 @@ void Simulation::drop(uint32_t slot, DropReason reason) {
   const core::Message& m = pool_[slot].msg;
   ++stats_.dropped;
   ++stats_.dropped_by[static_cast<int>(reason)];
-  hash_.fold(TraceCode::kDrop, now_, (uint64_t{m.from} << 32) | m.to, m.type, static_cast<uint64_t>(reason));
+  hash_.fold(TraceCode::kDrop, now_, (uint64_t{m.from} << 32) | m.to, m.type | port_bits(m.port, 16),
+             static_cast<uint64_t>(reason));
   if (writer_) {
-    char buf[256];
-    std::snprintf(buf, sizeof buf, R"({"t":%)" PRId64 R"(,"ev":"drop","from":"%s","to":"%s","type":"%s","reason":"%s"})",
-                  now_, hosts_[m.from].name.c_str(), hosts_[m.to].name.c_str(), core::message_type_name(m.type),
-                  drop_reason_name(reason));
-    write_line(buf);
+    write_line(TraceLine(now_, "drop")
+                   .str("from", hosts_[m.from].name)
+                   .str("to", hosts_[m.to].name)
+                   .str("type", core::message_type_name(m.type))
+                   .port(m.port)
+                   .str("reason", drop_reason_name(reason))
+                   .done());
   }
   pool_.free(slot);
 }
 
-void Simulation::env_send(Host& h, core::Message&& m) {
+TypeStats& Simulation::new_family(uint16_t type) {
+  // A family's first message: its block of 256 counters.
+  type_stats_.resize(type_stats_.size() + 256);
+  family_slot_[core::family_of(type)] = static_cast<uint8_t>(type_stats_.size() / 256);
+  return type_stats(type);
+}
+
+void Simulation::env_send(Host& h, core::Port port, core::Message&& m) {
   m.from = static_cast<core::NodeId>(&h - hosts_.data());
-  if (m.to >= hosts_.size()) throw SimulationError("node " + h.name + " sent a message to unknown node id " + std::to_string(m.to));
+  m.port = port;
+  if (m.to >= hosts_.size()) invariant_failed(h, "sent a message to unknown node id " + std::to_string(m.to));
   ++stats_.sent;
-  TypeStats& ts = type_stats_[type_index(m.type)];
+  TypeStats& ts = type_stats(m.type);
   ts.type = m.type;
   ++ts.sent;
   ts.bytes += m.size_bytes;
   const uint32_t slot = pool_.alloc(std::move(m));
-  if (h.sync_done_at > now_) {
-    // Persist before send: the message leaves once the pending sync is done.
+  const core::Time wait = h.ports[static_cast<size_t>(port)].sync_done_at;
+  if (wait > now_) {
+    // Persist before send: the message leaves once its port's pending sync is done.
     pool_[slot].incarnation = h.incarnation;
-    queue_.push(h.sync_done_at, EventKind::kDepart, slot, h.incarnation);
+    queue_.push(wait, EventKind::kDepart, slot, h.incarnation);
     return;
   }
   transmit(slot);
@@ -251,13 +271,15 @@ void Simulation::settle(uint32_t slot, const Transit& tr, bool copy) {
     // is folded instead, with bit 63 set to tell the two apart.
     const bool waits = tr.duplicate_hop != Transit::kNoHop;
     const uint64_t when = static_cast<uint64_t>(tr.duplicate_arrive) | (waits ? uint64_t{1} << 63 : 0);
-    hash_.fold(TraceCode::kDuplicate, now_, (uint64_t{m.from} << 32) | m.to, m.type, when);
+    hash_.fold(TraceCode::kDuplicate, now_, (uint64_t{m.from} << 32) | m.to, m.type | port_bits(m.port, 16), when);
     if (writer_) {
-      char buf[256];
-      std::snprintf(buf, sizeof buf, R"({"t":%)" PRId64 R"(,"ev":"duplicate","from":"%s","to":"%s","type":"%s","%s":%)" PRId64 "}",
-                    now_, hosts_[m.from].name.c_str(), hosts_[m.to].name.c_str(), core::message_type_name(m.type),
-                    waits ? "queued_at" : "arrive", tr.duplicate_arrive);
-      write_line(buf);
+      write_line(TraceLine(now_, "duplicate")
+                     .str("from", hosts_[m.from].name)
+                     .str("to", hosts_[m.to].name)
+                     .str("type", core::message_type_name(m.type))
+                     .port(m.port)
+                     .num(waits ? "queued_at" : "arrive", tr.duplicate_arrive)
+                     .done());
     }
     core::Message dup_msg = m;
     const uint32_t dup = pool_.alloc(std::move(dup_msg));
@@ -307,17 +329,21 @@ void Simulation::deliver(const Event& e) {
     return;
   }
   ++stats_.delivered;
-  ++type_stats_[type_index(m.type)].delivered;
-  hash_.fold(TraceCode::kDeliver, now_, (uint64_t{m.from} << 32) | m.to, m.type, m.size_bytes);
+  ++type_stats(m.type).delivered;
+  hash_.fold(TraceCode::kDeliver, now_, (uint64_t{m.from} << 32) | m.to, m.type | port_bits(m.port, 16), m.size_bytes);
   if (writer_) {
-    char buf[256];
-    std::snprintf(buf, sizeof buf, R"({"t":%)" PRId64 R"(,"ev":"deliver","from":"%s","to":"%s","type":"%s","size":%u})",
-                  now_, hosts_[m.from].name.c_str(), h.name.c_str(), core::message_type_name(m.type), m.size_bytes);
-    write_line(buf);
+    write_line(TraceLine(now_, "deliver")
+                   .str("from", hosts_[m.from].name)
+                   .str("to", h.name)
+                   .str("type", core::message_type_name(m.type))
+                   .port(m.port)
+                   .num("size", m.size_bytes)
+                   .done());
   }
   // Pool slots do not move, so the handler reads the message in place.
   const core::NodeId to = m.to;
-  guarded(h, [&] { h.node->on_message(*h.env, m); });
+  core::Env& env = *port_state(h, m.port).env;
+  guarded(h, [&] { h.node->on_message(env, m); });
   pool_.free(e.a);
   if (!observers_.empty())
     for (Observer* o : observers_) o->after_event(now_, to);
@@ -325,7 +351,16 @@ void Simulation::deliver(const Event& e) {
 
 // ---------------------------------------------------------------- timers
 
-core::TimerId Simulation::env_set_timer(Host& h, core::Duration delay, uint64_t what) {
+void Simulation::release_timer(uint32_t slot) {
+  TimerSlot& t = timers_[slot];
+  ++t.gen;    // the TimerId is dead
+  ++t.epoch;  // so is any queued event of the slot
+  t.state = TimerSlot::kFree;
+  t.next_free = timer_free_;
+  timer_free_ = slot;
+}
+
+core::TimerId Simulation::env_set_timer(Host& h, core::Port port, core::Duration delay, uint64_t what) {
   if (delay < 0) delay = 0;
   uint32_t slot;
   if (timer_free_ != UINT32_MAX) {
@@ -339,6 +374,7 @@ core::TimerId Simulation::env_set_timer(Host& h, core::Duration delay, uint64_t 
   t.local_deadline = h.clock.local(now_) + delay;
   t.what = what;
   t.node = static_cast<core::NodeId>(&h - hosts_.data());
+  t.port = port;
   t.incarnation = h.incarnation;
   t.state = TimerSlot::kQueued;
   queue_.push(h.clock.global_for(t.local_deadline, now_), EventKind::kTimer, slot, t.epoch);
@@ -361,11 +397,7 @@ void Simulation::env_cancel_timer(core::TimerId id) {
         break;
       }
   }
-  ++t.gen;
-  ++t.epoch;
-  t.state = TimerSlot::kFree;
-  t.next_free = timer_free_;
-  timer_free_ = slot;
+  release_timer(slot);
 }
 
 void Simulation::fire_timer(const Event& e) {
@@ -373,11 +405,7 @@ void Simulation::fire_timer(const Event& e) {
   if (t.epoch != e.b || t.state != TimerSlot::kQueued) return;  // cancelled or rescheduled
   Host& h = hosts_[t.node];
   if (t.incarnation != h.incarnation) {  // the process that set it crashed
-    ++t.gen;
-    ++t.epoch;
-    t.state = TimerSlot::kFree;
-    t.next_free = timer_free_;
-    timer_free_ = e.a;
+    release_timer(e.a);
     return;
   }
   if (h.paused) {
@@ -386,26 +414,19 @@ void Simulation::fire_timer(const Event& e) {
   }
   const uint64_t what = t.what;
   const core::NodeId node = t.node;
-  ++t.gen;
-  ++t.epoch;
-  t.state = TimerSlot::kFree;
-  t.next_free = timer_free_;
-  timer_free_ = e.a;
-  hash_.fold(TraceCode::kTimer, now_, node, what, 0);
-  if (writer_) {
-    char buf[160];
-    std::snprintf(buf, sizeof buf, R"({"t":%)" PRId64 R"(,"ev":"timer","node":"%s","what":%)" PRIu64 "}", now_,
-                  h.name.c_str(), what);
-    write_line(buf);
-  }
-  guarded(h, [&] { h.node->on_timer(*h.env, what); });
+  const core::Port port = t.port;
+  release_timer(e.a);
+  hash_.fold(TraceCode::kTimer, now_, node, what, port_bits(port, 0));
+  if (writer_) write_line(TraceLine(now_, "timer").str("node", h.name).port(port).num("what", what).done());
+  core::Env& env = *port_state(h, port).env;
+  guarded(h, [&] { h.node->on_timer(env, what); });
   if (!observers_.empty())
     for (Observer* o : observers_) o->after_event(now_, node);
 }
 
 // ---------------------------------------------------------------- storage
 
-void Simulation::env_sync(Host& h) {
+void Simulation::env_sync(Host& h, core::Port port) {
   const uint64_t seq = h.storage.last_write_seq();
   if (seq <= h.storage.durable_seq() && h.pending_syncs.empty()) return;  // nothing to write
   const core::Duration d = h.storage_params.sync_latency.sample(h.storage_rng);
@@ -413,10 +434,12 @@ void Simulation::env_sync(Host& h) {
     h.storage.mark_durable(seq);
     return;
   }
-  // Syncs complete in request order, like a single write-back queue.
+  // Syncs complete in request order, like a single write-back queue; only
+  // the port that asked waits for this one.
   core::Time done = now_ + d;
-  if (done < h.sync_done_at) done = h.sync_done_at;
-  h.sync_done_at = done;
+  if (done < h.disk_done_at) done = h.disk_done_at;
+  h.disk_done_at = done;
+  h.ports[static_cast<size_t>(port)].sync_done_at = done;
   h.pending_syncs.push_back({done, seq});
   queue_.push(done, EventKind::kSyncDone, static_cast<uint32_t>(&h - hosts_.data()), h.incarnation);
 }
@@ -430,31 +453,27 @@ void Simulation::sync_done(const Event& e) {
 
 // ---------------------------------------------------------------- records and trace
 
-void Simulation::env_record(Host& h, const core::Record& r) {
+void Simulation::env_record(Host& h, core::Port port, const core::Record& rec) {
   const core::NodeId id = static_cast<core::NodeId>(&h - hosts_.data());
-  hash_.fold(TraceCode::kRecord, now_, (uint64_t{id} << 16) | static_cast<uint64_t>(r.kind), r.a, r.b ^ (r.c * 0x9E3779B97F4A7C15ull));
+  core::Record r = rec;
+  r.port = port;
+  hash_.fold(TraceCode::kRecord, now_, port_bits(port, 48) | (uint64_t{id} << 16) | static_cast<uint64_t>(r.kind), r.a,
+             r.b ^ (r.c * 0x9E3779B97F4A7C15ull));
   if (writer_) {
     const core::RecordInfo info = core::record_info(r.kind);
-    std::string line = "{\"t\":" + std::to_string(now_) + ",\"ev\":\"" + info.name + "\",\"node\":\"" + h.name + "\"";
+    TraceLine line(now_, info.name);
+    line.str("node", h.name).port(port);
     const uint64_t vals[3] = {r.a, r.b, r.c};
     for (int i = 0; i < 3; ++i)
-      if (info.fields[i]) line += std::string(",\"") + info.fields[i] + "\":" + std::to_string(vals[i]);
-    line += "}";
-    write_line(line);
+      if (info.fields[i]) line.num(info.fields[i], vals[i]);
+    write_line(line.done());
   }
   for (Observer* o : observers_) o->on_record(now_, id, r);
 }
 
 void Simulation::trace_fault(const std::string& description, uint64_t code, uint64_t x, uint64_t y) {
   hash_.fold(TraceCode::kFault, now_, code, x, y);
-  if (writer_) {
-    std::string esc;
-    for (char c : description) {
-      if (c == '"' || c == '\\') esc += '\\';
-      esc += c;
-    }
-    write_line("{\"t\":" + std::to_string(now_) + ",\"ev\":\"fault\",\"what\":\"" + esc + "\"}");
-  }
+  if (writer_) write_line(TraceLine(now_, "fault").str("what", description).done());
 }
 
 void Simulation::write_line(const std::string& s) { writer_->line(s); }
@@ -515,6 +534,7 @@ std::vector<TypeStats> Simulation::message_types() const {
   std::vector<TypeStats> out;
   for (const TypeStats& ts : type_stats_)
     if (ts.sent || ts.delivered) out.push_back(ts);
+  std::sort(out.begin(), out.end(), [](const TypeStats& a, const TypeStats& b) { return a.type < b.type; });
   return out;
 }
 

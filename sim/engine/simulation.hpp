@@ -22,6 +22,13 @@
 // Time: now() is global virtual time. Each node sees its own local clock
 // (drift, jumps) through core::Env::now(); its timers run on that clock.
 //
+// Ports: each host runs one core::Node; each of its ports (core::Port) has an
+// Env of its own, with its own random stream and its own sync ordering (a
+// sync holds back that port's later sends only; the host's disk completes
+// syncs in order). A message, a timer and a record carry their port; a
+// message is handed to the receiver through the Env of its port. Port 0
+// (kHost) folds into the trace hash exactly as a host without ports did.
+//
 // Node lifecycle: boot -> up; crash -> down (volatile state, timers and
 // unsent messages gone; storage kept, minus unsynced writes when the node's
 // StorageParams say so); restart -> a fresh node object started on the old
@@ -52,6 +59,18 @@ class SimulationError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// An internal invariant failed: a protocol's (core::InvariantViolation, from
+// CORE_CHECK) or the simulator's own (a paused node's code ran, say). A bug,
+// never a property of the scenario: the run stops, and what() says where and
+// when (node, virtual time, event number, trace position, seed).
+class InvariantFailure : public SimulationError {
+ public:
+  using SimulationError::SimulationError;
+};
+
+// A node's life as faults change it (explicit values: layers key on them).
+enum class Lifecycle : uint8_t { kCrash = 1, kRestart = 2, kPause = 3, kResume = 4 };
+
 struct StorageParams {
   Distribution sync_latency = Distribution::constant(0);  // like fsync
   bool lose_unsynced_on_crash = false;
@@ -67,8 +86,8 @@ class Observer {
   virtual void on_record(core::Time /*now*/, core::NodeId /*node*/, const core::Record& /*r*/) {}
   // After every event that ran protocol code on `node`.
   virtual void after_event(core::Time /*now*/, core::NodeId /*node*/) {}
-  // After a fault changed a node's lifecycle (crash/restart/pause/resume).
-  virtual void on_lifecycle(core::Time /*now*/, core::NodeId /*node*/, const char* /*what*/) {}
+  // After a fault changed a node's lifecycle.
+  virtual void on_lifecycle(core::Time /*now*/, core::NodeId /*node*/, Lifecycle /*what*/) {}
 };
 
 struct MessageStats {
@@ -122,7 +141,7 @@ class Simulation {
   // The node object, nullptr while crashed. Use with env(id) to call a
   // protocol's API (client requests, membership changes) between events.
   core::Node* node(core::NodeId id) { return hosts_[id].node.get(); }
-  core::Env& env(core::NodeId id);
+  core::Env& env(core::NodeId id, core::Port port = core::Port::kHost);
   core::Storage& storage(core::NodeId id) { return hosts_[id].storage; }
 
   // Records a fault (or any world change made by the caller) in the trace.
@@ -159,10 +178,10 @@ class Simulation {
 
  private:
   struct Host;
-  // The core::Env of one host: forwards to the simulation.
+  // The core::Env of one (host, port): forwards to the simulation.
   class HostEnv final : public core::Env {
    public:
-    HostEnv(Simulation* sim, core::NodeId id) : sim_(sim), id_(id) {}
+    HostEnv(Simulation* sim, core::NodeId id, core::Port port) : sim_(sim), id_(id), port_(port) {}
     core::NodeId self() const override { return id_; }
     core::Time now() const override;
     void send(core::Message&& msg) override;
@@ -172,10 +191,19 @@ class Simulation {
     core::Storage& storage() override;
     void sync() override;
     void record(const core::Record& r) override;
+    core::Port port() const override { return port_; }
+    core::Env& on_port(core::Port p) override { return sim_->env(id_, p); }
 
    private:
     Simulation* sim_;
     core::NodeId id_;
+    core::Port port_;
+  };
+  // What each port of a host has of its own.
+  struct PortState {
+    std::unique_ptr<HostEnv> env;  // made on first use
+    core::Rng rng;                 // the component's protocol stream
+    core::Time sync_done_at = 0;   // its later sends wait until then
   };
   struct PendingSync {
     core::Time done;
@@ -186,19 +214,18 @@ class Simulation {
     uint32_t lan = 0;
     NodeFactory factory;
     std::unique_ptr<core::Node> node;
-    std::unique_ptr<HostEnv> env;
+    PortState ports[core::kPortCount];
     core::Storage storage;
     StorageParams storage_params;
     LocalClock clock;
-    core::Rng rng;          // the node's protocol stream
     core::Rng link_rng;     // network draws for what this host sends
     core::Rng storage_rng;  // fsync latency draws
     bool up = false;
     bool paused = false;
     bool booted = false;
     uint32_t incarnation = 0;
-    core::Time sync_done_at = 0;
-    std::vector<PendingSync> pending_syncs;
+    core::Time disk_done_at = 0;             // the last queued sync completes then
+    std::vector<PendingSync> pending_syncs;  // the disk's queue, in completion order
     std::vector<Event> held;  // events waiting while paused, in arrival order
   };
   using PoolSlot = MessagePool::Slot;
@@ -206,15 +233,37 @@ class Simulation {
     core::Time local_deadline = 0;
     uint64_t what = 0;
     core::NodeId node = 0;
+    core::Port port = core::Port::kHost;
     uint32_t gen = 1;    // identity of the armed timer, part of its TimerId; bumped when the slot is freed
     uint32_t epoch = 1;  // generation of its queued event; bumped when freed and on every reschedule
     uint32_t incarnation = 0;
     uint32_t next_free = UINT32_MAX;
     enum State : uint8_t { kFree, kQueued, kHeld } state = kFree;
   };
-  void check_running(const Host& h, const char* what) const;
+  PortState& port_state(Host& h, core::Port p) {
+    PortState& ps = h.ports[static_cast<size_t>(p)];
+    if (!ps.env) open_port(h, p);
+    return ps;
+  }
+  void open_port(Host& h, core::Port p);
+  // A paused process is frozen and a crashed one is gone: protocol code that
+  // runs on either (a driver calling into it, say) is a simulator bug that
+  // would silently let a frozen node act.
+  void check_running(const Host& h, const char* what) const {
+    if (!h.up || h.paused) [[unlikely]]
+      not_running(h, what);
+  }
+  [[noreturn]] void not_running(const Host& h, const char* what) const;
+  [[noreturn]] void invariant_failed(const Host& h, const std::string& what) const;
   template <typename F>
   void guarded(const Host& h, F&& call);
+  void release_timer(uint32_t slot);
+  TypeStats& type_stats(uint16_t type) {
+    const uint8_t slot = family_slot_[core::family_of(type)];
+    if (slot == 0) return new_family(type);
+    return type_stats_[(static_cast<size_t>(slot - 1) << 8) | (type & 0xff)];
+  }
+  TypeStats& new_family(uint16_t type);
   void transmit(uint32_t slot);
   // Queues what a walk left of message `slot` (`copy`: it is a duplicate):
   // its delivery or next hop, the copy an element made, or its drop.
@@ -232,11 +281,11 @@ class Simulation {
   void write_line(const std::string& s);
 
   // HostEnv entry points.
-  void env_send(Host& h, core::Message&& m);
-  core::TimerId env_set_timer(Host& h, core::Duration delay, uint64_t what);
+  void env_send(Host& h, core::Port port, core::Message&& m);
+  core::TimerId env_set_timer(Host& h, core::Port port, core::Duration delay, uint64_t what);
   void env_cancel_timer(core::TimerId id);
-  void env_sync(Host& h);
-  void env_record(Host& h, const core::Record& r);
+  void env_sync(Host& h, core::Port port);
+  void env_record(Host& h, core::Port port, const core::Record& r);
 
   uint64_t seed_;
   core::Time now_ = 0;
@@ -250,7 +299,10 @@ class Simulation {
   std::vector<uint32_t> control_free_;
   TraceHash hash_;
   MessageStats stats_;
-  std::vector<TypeStats> type_stats_;  // indexed by ((type >> 8) & 3) << 8 | (type & 0xff)
+  // Per-type counters: 256 per protocol family, in the order families were
+  // first seen (family_slot_[family] is the block's number + 1, 0 = none yet).
+  std::vector<TypeStats> type_stats_;
+  uint8_t family_slot_[256] = {};
   TraceWriter* writer_ = nullptr;
   std::vector<Observer*> observers_;
   uint64_t events_processed_ = 0;

@@ -7,6 +7,47 @@
 
 namespace sim {
 
+TraceLine::TraceLine(int64_t t, std::string_view ev) {
+  s_.reserve(128);
+  s_ = "{\"t\":" + std::to_string(t);
+  str("ev", ev);
+}
+
+void TraceLine::key_(std::string_view key) {
+  s_ += ",\"";
+  s_ += key;
+  s_ += "\":";
+}
+
+TraceLine& TraceLine::str(std::string_view key, std::string_view value) {
+  key_(key);
+  s_ += '"';
+  for (const char c : value) {
+    if (c == '"' || c == '\\') {
+      s_ += '\\';
+      s_ += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      s_ += buf;
+    } else {
+      s_ += c;
+    }
+  }
+  s_ += '"';
+  return *this;
+}
+
+TraceLine& TraceLine::port(core::Port p) {
+  if (p != core::Port::kHost) str("port", core::port_name(p));
+  return *this;
+}
+
+const std::string& TraceLine::done() {
+  s_ += '}';
+  return s_;
+}
+
 std::string hex16(uint64_t v) {
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));

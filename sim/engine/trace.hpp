@@ -14,6 +14,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <string_view>
+
+#include "core/types.hpp"
 
 namespace sim {
 
@@ -26,7 +29,6 @@ enum class TraceCode : uint64_t {
   kTimer = 4,
   kRecord = 5,
   kFault = 6,
-  kClient = 7,
 };
 
 class TraceHash {
@@ -58,6 +60,30 @@ class TraceHash {
 };
 
 std::string hex16(uint64_t v);
+
+// One event of the JSON Lines trace: {"t":T,"ev":"NAME",...}, fields in the
+// order they are added. Built only when a trace writer is attached.
+class TraceLine {
+ public:
+  TraceLine(int64_t t, std::string_view ev);
+  // A string field, escaped for JSON.
+  TraceLine& str(std::string_view key, std::string_view value);
+  template <typename T>
+  TraceLine& num(std::string_view key, T value) {
+    key_(key);
+    s_ += std::to_string(value);
+    return *this;
+  }
+  // "port":"raft", only for ports other than kHost (a host without ports
+  // writes exactly what it did before ports existed).
+  TraceLine& port(core::Port p);
+  // The finished line (no newline).
+  const std::string& done();
+
+ private:
+  void key_(std::string_view key);
+  std::string s_;
+};
 
 class TraceWriter {
  public:

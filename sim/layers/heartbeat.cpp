@@ -66,7 +66,7 @@ void HeartbeatDriver::build(Simulation& sim, const Scenario& s) {
 }
 
 void HeartbeatDriver::on_record(core::Time now, core::NodeId node, const core::Record& r) {
-  if (r.kind == core::RecordKind::kHbSuspect) {
+  if (r.kind == core::hb::kRecordSuspect) {
     ++suspicions_;
     const core::NodeId peer = static_cast<core::NodeId>(r.a);
     suspects_[node][peer] = 1;
@@ -85,19 +85,18 @@ void HeartbeatDriver::on_record(core::Time now, core::NodeId node, const core::R
         crashed_at_.erase(it);
       }
     }
-  } else if (r.kind == core::RecordKind::kHbAlive) {
+  } else if (r.kind == core::hb::kRecordAlive) {
     ++recoveries_;
     suspects_[node][static_cast<core::NodeId>(r.a)] = 0;
   }
 }
 
-void HeartbeatDriver::on_lifecycle(core::Time now, core::NodeId node, const char* what) {
-  const std::string w = what;
-  if (w == "crash") {
+void HeartbeatDriver::on_lifecycle(core::Time now, core::NodeId node, Lifecycle what) {
+  if (what == Lifecycle::kCrash) {
     crashed_at_[node] = now;
     std::fill(suspects_[node].begin(), suspects_[node].end(), 0);
     nodes_[node] = nullptr;
-  } else if (w == "restart") {
+  } else if (what == Lifecycle::kRestart) {
     crashed_at_.erase(node);
   }
 }

@@ -16,7 +16,7 @@ class HeartbeatDriver final : public Driver {
   std::optional<Violation> violation(const std::string& property) const override;
   nlohmann::json metrics() const override;
   void on_record(core::Time now, core::NodeId node, const core::Record& r) override;
-  void on_lifecycle(core::Time now, core::NodeId node, const char* what) override;
+  void on_lifecycle(core::Time now, core::NodeId node, Lifecycle what) override;
 
  private:
   Simulation* sim_ = nullptr;

@@ -255,8 +255,8 @@ void RaftDriver::drain(core::NodeId node) {
 
 void RaftDriver::on_record(core::Time now, core::NodeId node, const core::Record& r) {
   checker_.on_record(now, node, r, sim_->trace_events());
-  if (r.kind == core::RecordKind::kRaftElection) election_terms_.emplace(r.a, false);
-  if (r.kind == core::RecordKind::kRaftRole && r.b == static_cast<uint64_t>(core::raft::Role::kLeader))
+  if (r.kind == core::raft::kRecordElection) election_terms_.emplace(r.a, false);
+  if (r.kind == core::raft::kRecordRole && r.b == static_cast<uint64_t>(core::raft::Role::kLeader))
     election_terms_[r.a] = true;
 }
 
@@ -266,15 +266,14 @@ void RaftDriver::after_event(core::Time now, core::NodeId node) {
   update_leadership("step_down");
 }
 
-void RaftDriver::on_lifecycle(core::Time /*now*/, core::NodeId node, const char* what) {
-  const std::string w = what;
-  if (w == "crash") {
+void RaftDriver::on_lifecycle(core::Time /*now*/, core::NodeId node, Lifecycle what) {
+  if (what == Lifecycle::kCrash) {
     nodes_[node] = nullptr;
     view_[node] = nullptr;
     for (auto it = pending_.begin(); it != pending_.end();)  // outcome unknown: the server is gone
       it = it->second.server == node ? pending_.erase(it) : std::next(it);
   }
-  update_leadership(w == "crash" ? "crash" : w == "pause" ? "paused" : "step_down");
+  update_leadership(what == Lifecycle::kCrash ? "crash" : what == Lifecycle::kPause ? "paused" : "step_down");
 }
 
 bool RaftDriver::cut_off(core::NodeId leader) const {

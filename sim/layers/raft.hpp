@@ -39,7 +39,7 @@ class RaftDriver final : public Driver {
 
   void on_record(core::Time now, core::NodeId node, const core::Record& r) override;
   void after_event(core::Time now, core::NodeId node) override;
-  void on_lifecycle(core::Time now, core::NodeId node, const char* what) override;
+  void on_lifecycle(core::Time now, core::NodeId node, Lifecycle what) override;
 
   // Scenario actions: add_voter, add_nonvoter, demote_voter, remove_server, transfer_leadership.
   void action(const std::string& name, const std::vector<core::NodeId>& nodes) override;

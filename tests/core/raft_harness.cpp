@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstdio>
+#include <stdexcept>
 #include <tuple>
 
 namespace raft_test {
@@ -38,9 +39,9 @@ std::string record_str(NodeId node, const core::Record& r) {
     if (info.fields[i] == nullptr) continue;
     const std::string field = info.fields[i];
     std::string v = std::to_string(vals[i]);
-    if (r.kind == core::RecordKind::kRaftRole && i == 1) v = core::raft::role_name(static_cast<Role>(vals[i]));
+    if (r.kind == core::raft::kRecordRole && i == 1) v = core::raft::role_name(static_cast<Role>(vals[i]));
     if (field == "leader" || field == "candidate" || field == "target") v = id_str(vals[i]);
-    if ((field == "data_hash") || (r.kind == core::RecordKind::kRaftConfig && i > 0)) {
+    if ((field == "data_hash") || (r.kind == core::raft::kRecordConfig && i > 0)) {
       char buf[24];
       std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(vals[i]));
       v = buf;
@@ -90,6 +91,12 @@ class Cluster::Env : public core::Env {
   void record(const core::Record& r) override {
     c_.print("  " + record_str(id_, r));
     c_.checker_.on_record(c_.now_, id_, r, c_.event_seq_);
+  }
+  // One component per node here: Raft on the host port.
+  core::Port port() const override { return core::Port::kHost; }
+  core::Env& on_port(core::Port p) override {
+    if (p != core::Port::kHost) throw std::logic_error("the Raft test cluster has no other ports");
+    return *this;
   }
 
  private:

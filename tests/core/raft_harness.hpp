@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/env.hpp"
+#include "core/message.hpp"
 #include "core/raft/node.hpp"
 #include "sim/check/raft_safety.hpp"
 

@@ -119,13 +119,13 @@ TEST_CASE("raft messages: names, sizes, and a small core::Message", "[raft]") {
 
 TEST_CASE("raft checker: election safety and state machine safety from records", "[raft][checker]") {
   sim::RaftChecker ck;
-  ck.on_record(10, 0, {core::RecordKind::kRaftRole, 3, 2, 0}, 1);
-  ck.on_record(11, 0, {core::RecordKind::kRaftRole, 3, 2, 0}, 2);  // same node again: fine
+  ck.on_record(10, 0, {core::raft::kRecordRole, 3, 2, 0}, 1);
+  ck.on_record(11, 0, {core::raft::kRecordRole, 3, 2, 0}, 2);  // same node again: fine
   CHECK(ck.ok());
-  ck.on_record(12, 1, {core::RecordKind::kRaftApply, 5, 3, 0xabc}, 3);
-  ck.on_record(13, 2, {core::RecordKind::kRaftApply, 5, 3, 0xabc}, 4);
+  ck.on_record(12, 1, {core::raft::kRecordApply, 5, 3, 0xabc}, 3);
+  ck.on_record(13, 2, {core::raft::kRecordApply, 5, 3, 0xabc}, 4);
   CHECK(ck.ok());
-  ck.on_record(14, 1, {core::RecordKind::kRaftRole, 3, 2, 0}, 5);
+  ck.on_record(14, 1, {core::raft::kRecordRole, 3, 2, 0}, 5);
   REQUIRE(!ck.ok());
   CHECK(ck.violation()->property == "election_safety");
   CHECK(ck.violation()->event_seq == 5);
@@ -133,8 +133,8 @@ TEST_CASE("raft checker: election safety and state machine safety from records",
   CHECK(ck.violation()->term == 3);
 
   sim::RaftChecker ck2;
-  ck2.on_record(12, 1, {core::RecordKind::kRaftApply, 5, 3, 0xabc}, 3);
-  ck2.on_record(13, 2, {core::RecordKind::kRaftApply, 5, 3, 0xabd}, 4);
+  ck2.on_record(12, 1, {core::raft::kRecordApply, 5, 3, 0xabc}, 3);
+  ck2.on_record(13, 2, {core::raft::kRecordApply, 5, 3, 0xabd}, 4);
   REQUIRE(!ck2.ok());
   CHECK(ck2.violation()->property == "state_machine_safety");
   CHECK(ck2.violation()->index == 5);

@@ -673,12 +673,13 @@ TEST_CASE("engine: protocol code that runs on a paused or crashed node stops the
   core::Message m;
   m.to = 1;
   // A driver calling into a frozen process: the send must not leave.
-  CHECK_THROWS_WITH(s->env(0).send(std::move(m)), Catch::Contains("node n0 sent a message while paused"));
+  CHECK_THROWS_AS(s->env(0).send(core::Message(m)), sim::InvariantFailure);
+  CHECK_THROWS_WITH(s->env(0).send(std::move(m)), Catch::Contains("node n0: sent a message while paused"));
   CHECK_THROWS_WITH(s->env(0).set_timer(kMillisecond, 1), Catch::Contains("set a timer while paused"));
   CHECK(s->messages().sent == 0);
   s->resume(0);
   s->crash(1);
-  CHECK_THROWS_WITH(s->env(1).record(core::Record{}), Catch::Contains("node n1 recorded an event while crashed"));
+  CHECK_THROWS_WITH(s->env(1).record(core::Record{}), Catch::Contains("node n1: recorded an event while crashed"));
 }
 
 TEST_CASE("engine: a protocol invariant violation stops the run with node, time and trace position", "[engine]") {
@@ -687,5 +688,78 @@ TEST_CASE("engine: a protocol invariant violation stops the run with node, time 
   hooks[0].timer = [](core::Env&, uint64_t) { throw core::InvariantViolation("test: broken"); };
   auto s = hook_sim(hooks, constant_lan(kMillisecond));
   s->start_all();
-  CHECK_THROWS_WITH(s->run_until(kSecond), Catch::Contains("node n0 at t=5ms") && Catch::Contains("test: broken"));
+  std::string what;
+  try {
+    s->run_until(kSecond);
+  } catch (const sim::InvariantFailure& e) {
+    what = e.what();
+  }
+  CHECK_THAT(what, Catch::Contains("node n0: test: broken") && Catch::Contains("at t=5ms, event 1, trace position 1, seed 1"));
+}
+
+TEST_CASE("engine: a sync on one port holds back that port's later sends only", "[engine][ports]") {
+  // n0 has two components, on the host port and on the raft port. Each writes
+  // and syncs (10 ms disk), then sends; only the raft port syncs first here.
+  std::vector<Hooks> hooks(2);
+  std::vector<std::tuple<core::Time, core::Port, uint64_t>> got;
+  hooks[0].start = [](core::Env& env) {
+    core::Env& raft = env.on_port(core::Port::kRaft);
+    CHECK(raft.port() == core::Port::kRaft);
+    CHECK(&raft.on_port(core::Port::kHost) == &env);
+    raft.storage().put("raft/x", "1");
+    raft.sync();                                   // completes at 10 ms
+    raft.send(numbered_message(1, 1));             // waits for it
+    env.send(numbered_message(1, 2));              // the host port does not wait
+    raft.set_timer(20 * kMillisecond, 7);          // fires through the raft port
+  };
+  hooks[0].timer = [](core::Env& env, uint64_t what) {
+    CHECK(env.port() == core::Port::kRaft);
+    CHECK(what == 7);
+    env.storage().put("raft/y", "2");
+    env.sync();                                        // queued behind nothing: 20 + 10 ms
+    env.on_port(core::Port::kHost).send(numbered_message(1, 3));  // host: leaves now
+    env.send(numbered_message(1, 4));                  // raft: at 30 ms
+  };
+  hooks[1].message = [&got](core::Env& env, const core::Message& m) {
+    // A message arrives at the port it was sent from.
+    got.emplace_back(env.now(), env.port(), number_of(m));
+    CHECK(m.port == env.port());
+  };
+  auto s = hook_sim(hooks, constant_lan(kMillisecond));
+  sim::StorageParams disk;
+  disk.sync_latency = Distribution::constant(10 * kMillisecond);
+  s->set_storage_params(0, disk);
+  s->start_all();
+  s->run_until(kSecond);
+  using T = std::tuple<core::Time, core::Port, uint64_t>;
+  CHECK(got == std::vector<T>{T{1 * kMillisecond, core::Port::kHost, 2}, T{11 * kMillisecond, core::Port::kRaft, 1},
+                              T{21 * kMillisecond, core::Port::kHost, 3}, T{31 * kMillisecond, core::Port::kRaft, 4}});
+  // Each port draws from its own stream; the host port's is the historical one.
+  CHECK(&s->env(0, core::Port::kRaft).rng() != &s->env(0).rng());
+  core::Rng host(core::derive_seed(1, core::kStreamNode, 0));
+  CHECK(s->env(0).rng().next() == host.next());
+}
+
+TEST_CASE("engine: per-type message counts keep every protocol family apart", "[engine]") {
+  // Types 0x0101 and 0x0501 agree in the low byte and in the low two bits of
+  // the family byte: they must still be counted apart.
+  std::vector<Hooks> hooks(2);
+  hooks[0].start = [](core::Env& env) {
+    core::Message a = numbered_message(1, 1);
+    core::Message b = numbered_message(1, 2);
+    b.type = 0x0501;
+    env.send(std::move(a));
+    env.send(std::move(b));
+    env.send(numbered_message(1, 3));
+  };
+  auto s = hook_sim(hooks, constant_lan(kMillisecond));
+  s->start_all();
+  s->run_until(kSecond);
+  const auto types = s->message_types();
+  REQUIRE(types.size() == 2);
+  CHECK(types[0].type == 0x0101);
+  CHECK(types[0].sent == 2);
+  CHECK(types[1].type == 0x0501);
+  CHECK(types[1].sent == 1);
+  CHECK(types[1].delivered == 1);
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/env.hpp"
+#include "core/message.hpp"
 #include "core/hb/heartbeat.hpp"
 #include "sim/engine/simulation.hpp"
 
