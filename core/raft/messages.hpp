@@ -4,9 +4,11 @@
 // echoes what it answers (`seq`, and for AppendEntries the range it covers)
 // instead of relying on a TCP stream's ordering as hashicorp/raft does.
 //
-// Ownership: a Msg owns its entries (std::vector) and shares snapshot bytes
-// (shared_ptr<const std::string>) so copying a Message stays cheap-ish and
-// sizeof(core::Message) stays small. Plain values otherwise; no invariants
+// Ownership: a Msg is immutable once sent; core::Message holds it behind a
+// shared_ptr, so every copy of a message (a duplicate, say) shares one Msg and
+// sizeof(core::Message) does not grow with what it carries. A Msg owns its
+// entries (std::vector) and shares snapshot bytes with the sender's snapshot
+// (shared_ptr<const std::string>). Plain values otherwise; no invariants
 // beyond what each field's comment says.
 #pragma once
 
