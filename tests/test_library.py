@@ -115,4 +115,4 @@ def test_network_bandwidth_limits_every_nic(clustersim, tmp_path):
         path.write_text(json.dumps(doc))
         results.append(run(clustersim, path, 1)[1])
     assert results[0]["trace_hash"] != results[1]["trace_hash"]
-    assert results[1]["metrics"]["hb"]["suspicions"] > results[0]["metrics"]["hb"]["suspicions"]
+    assert results[1]["metrics"]["heartbeat"]["suspicions"] > results[0]["metrics"]["heartbeat"]["suspicions"]

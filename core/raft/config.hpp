@@ -53,6 +53,8 @@ struct Config {
   // purpose so tests can prove the checkers catch it.
   bool unsafe_skip_vote_log_check = false;
 
+  bool operator==(const Config&) const = default;
+
   // hashicorp/raft DefaultConfig().
   static Config hashicorp_default() { return Config{}; }
   // Consul's server settings: raft_multiplier scales only heartbeat,

@@ -74,9 +74,13 @@ void RaftChecker::on_record(core::Time t, core::NodeId node, const core::Record&
   }
 }
 
-void RaftChecker::after_event(core::Time t, uint64_t seq, const std::vector<const core::raft::Node*>& nodes) {
-  for (core::NodeId id = 0; id < nodes.size() && !violation_; ++id) {
-    const core::raft::Node* node = nodes[id];
+void RaftChecker::node_down(core::NodeId id) { per_node(id) = PerNode{}; }
+
+void RaftChecker::after_records(core::Time t, uint64_t seq, const std::vector<const core::raft::Node*>& nodes,
+                                const std::vector<core::NodeId>& touched) {
+  for (const core::NodeId id : touched) {
+    if (violation_) return;
+    const core::raft::Node* node = id < nodes.size() ? nodes[id] : nullptr;
     PerNode& p = per_node(id);
     if (node == nullptr) {
       p = PerNode{};  // a crashed node restarts from its storage

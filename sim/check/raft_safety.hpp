@@ -23,9 +23,12 @@
 //                         and no index is seen committed with two contents.
 //
 // Use: the host calls on_record() for every record a Raft node emits, in
-// trace order, then after_event() once the event is processed, with the
-// nodes indexed by id (nullptr for a crashed node or a non-Raft node). Only
-// the first violation is kept; after it the checker does nothing more.
+// trace order, then after_records() once the event is processed, with the
+// nodes indexed by id (nullptr for a crashed node or a non-Raft node) and the
+// ids of the nodes that emitted records since the last call: only those are
+// checked (a node's log, commit index and role change only with a record).
+// node_down() when a node crashes (it restarts from its storage). Only the
+// first violation is kept; after it the checker does nothing more.
 //
 // Cost: memory grows with the highest index seen (about 50 bytes per index);
 // a leader election costs one pass over that leader's in-memory log.
@@ -56,7 +59,9 @@ struct RaftViolation {
 class RaftChecker {
  public:
   void on_record(core::Time time_ns, core::NodeId node, const core::Record& r, uint64_t event_seq);
-  void after_event(core::Time time_ns, uint64_t event_seq, const std::vector<const core::raft::Node*>& nodes);
+  void after_records(core::Time time_ns, uint64_t event_seq, const std::vector<const core::raft::Node*>& nodes,
+                     const std::vector<core::NodeId>& touched);
+  void node_down(core::NodeId id);
 
   bool ok() const { return !violation_.has_value(); }
   const std::optional<RaftViolation>& violation() const { return violation_; }
@@ -72,7 +77,7 @@ class RaftChecker {
     uint64_t commit_term = 0;  // committed_ only: the term in which it was committed
   };
   struct PerNode {
-    uint64_t dirty_from = UINT64_MAX;  // lowest index appended since the last after_event
+    uint64_t dirty_from = UINT64_MAX;  // lowest index appended since the last after_records
     uint64_t commit_seen = 0;
     bool became_leader = false;
   };

@@ -15,6 +15,7 @@
 #include "sim/run/bench.hpp"
 #include "sim/engine/distribution.hpp"
 #include "sim/run/runner.hpp"
+#include "sim/run/stacks.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/engine/trace.hpp"
 
@@ -31,27 +32,6 @@ void print_errors(const std::string& file, const sim::ScenarioInvalid& e) {
   std::cerr << "clustersim: " << file << " is not a valid scenario (" << e.errors().size() << " error"
             << (e.errors().size() == 1 ? "" : "s") << "):\n";
   for (const auto& err : e.errors()) std::cerr << "  " << err.str() << "\n";
-}
-
-void print_summary(const json& s) {
-  std::cout << "scenario   " << s["scenario"].get<std::string>() << " (" << s["protocol"].get<std::string>()
-            << ", seed " << s["seed"] << ")\n";
-  std::cout << "ran to     " << sim::format_duration(s["virtual_time_ns"].get<int64_t>()) << " virtual, "
-            << s["events"] << " events\n";
-  const json& m = s["messages"];
-  std::cout << "messages   sent " << m["sent"] << ", delivered " << m["delivered"] << ", dropped " << m["dropped"]
-            << ", duplicated " << m["duplicated"] << "\n";
-  for (const json& f : s["faults"])
-    std::cout << "fault      " << sim::format_duration(f["at_ns"].get<int64_t>()) << "  " << f["fault"].get<std::string>() << "\n";
-  for (const json& e : s["expectations"]) {
-    std::cout << (e["pass"].get<bool>() ? "PASS       " : "FAIL       ") << e["name"].get<std::string>();
-    if (e.contains("detail")) std::cout << " - " << e["detail"].get<std::string>();
-    if (!e["pass"].get<bool>() && e.contains("at_ns"))
-      std::cout << " (at " << sim::format_duration(e["at_ns"].get<int64_t>()) << ", trace event " << e["trace_position"] << ")";
-    std::cout << "\n";
-  }
-  std::cout << "metrics    " << s["metrics"].dump() << "\n";
-  std::cout << "trace_hash " << s["trace_hash"].get<std::string>() << "\n";
 }
 
 // ---------------------------------------------------------------- subcommands
@@ -81,7 +61,7 @@ int cmd_run(const RunArgs& a) {
     runner.finish();
     const json summary = runner.summary();
     if (a.json) std::cout << summary.dump() << "\n";
-    else print_summary(summary);
+    else runner.print_summary(summary, std::cout);
     return runner.passed() ? kExitOk : kExitFailed;
   } catch (const sim::InvariantFailure& e) {
     std::cerr << "clustersim: internal invariant failed in " << a.scenario << " (\"" << s.name << "\", seed "

@@ -23,6 +23,7 @@ struct Distribution {
   static Distribution constant(core::Duration v) { return {Kind::kConstant, v, 0, 0.0, 3600 * core::kSecond}; }
   static Distribution uniform(core::Duration lo, core::Duration hi) { return {Kind::kUniform, lo, hi, 0.0, 3600 * core::kSecond}; }
 
+  bool operator==(const Distribution&) const = default;
   bool is_constant() const { return kind == Kind::kConstant; }
   bool is_zero() const { return kind == Kind::kConstant && a_ns == 0; }
   core::Duration sample(core::Rng& rng) const;

@@ -71,6 +71,8 @@ struct LinkParams {
   Distribution reorder_delay = Distribution::constant(0);
   uint64_t bandwidth_bps = 0;  // 0 = unlimited
 
+  bool operator==(const LinkParams&) const = default;
+
   // Only a constant latency: crossing it draws nothing.
   bool simple() const { return latency.is_constant() && loss == 0.0 && duplicate == 0.0 && reorder == 0.0 && bandwidth_bps == 0; }
   bool ideal() const { return simple() && latency.a_ns == 0; }

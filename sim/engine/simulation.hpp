@@ -74,6 +74,7 @@ enum class Lifecycle : uint8_t { kCrash = 1, kRestart = 2, kPause = 3, kResume =
 struct StorageParams {
   Distribution sync_latency = Distribution::constant(0);  // like fsync
   bool lose_unsynced_on_crash = false;
+  bool operator==(const StorageParams&) const = default;
 };
 
 using NodeFactory = std::function<std::unique_ptr<core::Node>(core::NodeId)>;

@@ -1,71 +1,84 @@
-// The heartbeat protocol's driver: all nodes run core::hb::Detector.
-#include <map>
-
-#include "core/hb/heartbeat.hpp"
+// The heartbeat layer: all nodes run core::hb::Detector.
 #include "sim/layers/heartbeat.hpp"
+
+#include <algorithm>
+#include <ostream>
+
+#include "sim/engine/stats.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace sim {
 
 using nlohmann::json;
 
+// ---------------------------------------------------------------- settings
+
+json HeartbeatSettings::to_json() const {
+  return {{"interval", format_duration(config.interval_ns)},
+          {"timeout", format_duration(config.timeout_ns)},
+          {"message_bytes", config.message_bytes}};
+}
+
+bool HeartbeatSettings::equals(const Settings& other) const {
+  const auto* o = dynamic_cast<const HeartbeatSettings*>(&other);
+  return o && o->config.interval_ns == config.interval_ns && o->config.timeout_ns == config.timeout_ns &&
+         o->config.message_bytes == config.message_bytes;
+}
+
 namespace {
 
-core::hb::DetectorConfig parse_config(const json& j, std::vector<ScenarioError>* errors) {
-  core::hb::DetectorConfig c;
-  if (j.is_null()) return c;
-  auto err = [&](const std::string& path, const std::string& msg) {
-    if (errors) errors->push_back({path, msg});
-  };
-  if (!j.is_object()) {
-    err("$.heartbeat", "expected an object with \"interval\", \"timeout\" and/or \"message_bytes\"");
-    return c;
+class HeartbeatDef final : public LayerDef {
+ public:
+  std::string name() const override { return "heartbeat"; }
+  std::vector<PropertyDef> properties() const override {
+    return {{"hb_converged", false,
+             "every running node suspects exactly the peers it cannot hear from", &read_true_argument}};
   }
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    const std::string p = "$.heartbeat." + it.key();
-    if (it.key() == "interval" || it.key() == "timeout") {
+  std::shared_ptr<const Settings> read(const Reader& r, const Reader& /*cluster*/, const Scenario& /*s*/) const override {
+    auto out = std::make_shared<HeartbeatSettings>();
+    core::hb::DetectorConfig& c = out->config;
+    if (r.is_null() || !r.object({"interval", "timeout", "message_bytes"})) return out;
+    for (const char* key : {"interval", "timeout"}) {
+      if (!r.has(key)) continue;
       core::Duration d = 0;
-      if (!it->is_string() || !parse_duration(it->get<std::string>(), d) || d < core::kMillisecond || d > 3600 * core::kSecond) {
-        err(p, "expected a duration between 1ms and 1h, e.g. \"100ms\"");
-        continue;
-      }
-      (it.key() == "interval" ? c.interval_ns : c.timeout_ns) = d;
-    } else if (it.key() == "message_bytes") {
-      if (!it->is_number_unsigned() || it->get<uint64_t>() == 0 || it->get<uint64_t>() > 65536) {
-        err(p, "expected an integer from 1 to 65536");
-        continue;
-      }
-      c.message_bytes = static_cast<uint32_t>(it->get<uint64_t>());
-    } else {
-      err(p, "unknown key (expected interval, timeout, message_bytes)");
+      if (!r[key].duration(d)) continue;
+      if (d < core::kMillisecond || d > 3600 * core::kSecond) r[key].error("expected a duration between 1ms and 1h, e.g. \"100ms\"");
+      else (std::string(key) == "interval" ? c.interval_ns : c.timeout_ns) = d;
     }
+    uint64_t bytes = 0;
+    if (r.has("message_bytes") && r["message_bytes"].count(bytes, 1, 65536)) c.message_bytes = static_cast<uint32_t>(bytes);
+    if (c.timeout_ns <= c.interval_ns) r["timeout"].error("must be longer than the interval");
+    return out;
   }
-  if (c.timeout_ns <= c.interval_ns) err("$.heartbeat.timeout", "must be longer than the interval");
-  return c;
-}
+  std::unique_ptr<Layer> make(const Scenario& s) const override {
+    return std::make_unique<HeartbeatLayer>(s.layer_settings<HeartbeatSettings>("heartbeat"));
+  }
+};
 
 }  // namespace
 
-void validate_heartbeat_config(const json& j, std::vector<ScenarioError>& errors) { parse_config(j, &errors); }
-
-void HeartbeatDriver::build(Simulation& sim, const Scenario& s) {
-  sim_ = &sim;
-  const core::hb::DetectorConfig config = parse_config(s.protocol_config, nullptr);
-  const uint32_t n = static_cast<uint32_t>(s.nodes.size());
-  nodes_.assign(n, nullptr);
-  suspects_.assign(n, std::vector<uint8_t>(n, 0));
-  for (core::NodeId i = 0; i < n; ++i) {
-    sim.add_node(s.nodes[i].name, s.nodes[i].dc, [this, n, config](core::NodeId id) {
-      auto node = std::make_unique<core::hb::Detector>(id, n, config);
-      nodes_[id] = node.get();
-      std::fill(suspects_[id].begin(), suspects_[id].end(), 0);
-      return node;
-    });
-  }
-  sim.add_observer(this);
+const LayerDef& heartbeat_layer_def() {
+  static const HeartbeatDef def;
+  return def;
 }
 
-void HeartbeatDriver::on_record(core::Time now, core::NodeId node, const core::Record& r) {
+// ---------------------------------------------------------------- run
+
+void HeartbeatLayer::attach(Simulation& sim, const Scenario& s) {
+  sim_ = &sim;
+  const size_t n = s.nodes.size();
+  nodes_.assign(n, nullptr);
+  suspects_.assign(n, std::vector<uint8_t>(n, 0));
+}
+
+std::unique_ptr<core::Node> HeartbeatLayer::make_node(core::NodeId id) {
+  auto node = std::make_unique<core::hb::Detector>(id, static_cast<uint32_t>(nodes_.size()), config_);
+  nodes_[id] = node.get();
+  std::fill(suspects_[id].begin(), suspects_[id].end(), 0);
+  return node;
+}
+
+void HeartbeatLayer::on_record(core::Time now, core::NodeId node, const core::Record& r) {
   if (r.kind == core::hb::kRecordSuspect) {
     ++suspicions_;
     const core::NodeId peer = static_cast<core::NodeId>(r.a);
@@ -91,7 +104,7 @@ void HeartbeatDriver::on_record(core::Time now, core::NodeId node, const core::R
   }
 }
 
-void HeartbeatDriver::on_lifecycle(core::Time now, core::NodeId node, Lifecycle what) {
+void HeartbeatLayer::on_lifecycle(core::Time now, core::NodeId node, Lifecycle what) {
   if (what == Lifecycle::kCrash) {
     crashed_at_[node] = now;
     std::fill(suspects_[node].begin(), suspects_[node].end(), 0);
@@ -101,7 +114,7 @@ void HeartbeatDriver::on_lifecycle(core::Time now, core::NodeId node, Lifecycle 
   }
 }
 
-bool HeartbeatDriver::holds(const Expectation& e, std::string& detail) {
+bool HeartbeatLayer::holds(const Expectation& e, std::string& detail) {
   if (e.property != "hb_converged") return false;
   // Every running node suspects exactly the peers it cannot hear from.
   Network& net = sim_->network();
@@ -120,32 +133,22 @@ bool HeartbeatDriver::holds(const Expectation& e, std::string& detail) {
   return true;
 }
 
-std::optional<Violation> HeartbeatDriver::violation(const std::string& property) const {
-  if (property == "message_conservation") return conservation_violation(*sim_);
-  return std::nullopt;
-}
+std::optional<Violation> HeartbeatLayer::violation(const std::string& /*property*/) const { return std::nullopt; }
 
-json HeartbeatDriver::metrics() const {
+json HeartbeatLayer::metrics() const {
   json lat = json::array();
   for (core::Duration d : detection_ns_) lat.push_back(d);
-  return {{"hb",
-           {{"suspicions", suspicions_},
-            {"false_suspicions", false_suspicions_},
-            {"recoveries", recoveries_},
-            {"detection_latency_ns", lat}}}};
+  return {{"suspicions", suspicions_},
+          {"false_suspicions", false_suspicions_},
+          {"recoveries", recoveries_},
+          {"detection_latency_ns", lat}};
 }
 
-std::optional<Violation> conservation_violation(const Simulation& sim) {
-  const MessageStats& m = sim.messages();
-  const uint64_t in = m.sent + m.duplicated;
-  const uint64_t out = m.delivered + m.dropped + sim.inflight_messages();
-  if (in == out) return std::nullopt;
-  Violation v;
-  v.time = sim.now();
-  v.trace_position = sim.trace_events();
-  v.property = "message_conservation";
-  v.description = "sent + duplicated = " + std::to_string(in) + " but delivered + dropped + in flight = " + std::to_string(out);
-  return v;
+void HeartbeatLayer::print_metrics(const json& m, std::ostream& out) const {
+  std::vector<int64_t> lat = m["detection_latency_ns"].get<std::vector<int64_t>>();
+  out << "heartbeat  " << m["suspicions"] << " suspicions (" << m["false_suspicions"] << " false), "
+      << m["recoveries"] << " recoveries; detection latency " << describe_quantiles(quantiles_ns(std::move(lat)))
+      << "\n";
 }
 
 }  // namespace sim

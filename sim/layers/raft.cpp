@@ -1,282 +1,212 @@
+// The Raft layer: settings, nodes, leadership tracking, actions, properties
+// and metrics of core::raft::Node in a run.
 #include "sim/layers/raft.hpp"
 
 #include <algorithm>
-#include <cmath>
+#include <cstdio>
+#include <ostream>
 
 #include "core/raft/state_machine.hpp"
-#include "sim/layers/heartbeat.hpp"
+#include "sim/engine/stats.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace sim {
 
 using nlohmann::json;
 
+// ---------------------------------------------------------------- settings
+
+json RaftSettings::to_json() const {
+  const core::raft::Config& c = config;
+  json j = {{"raft_multiplier", multiplier},
+            {"heartbeat_timeout", format_duration(c.heartbeat_timeout)},
+            {"election_timeout", format_duration(c.election_timeout)},
+            {"leader_lease_timeout", format_duration(c.leader_lease_timeout)},
+            {"commit_timeout", format_duration(c.commit_timeout)},
+            {"max_append_entries", c.max_append_entries},
+            {"trailing_logs", c.trailing_logs},
+            {"snapshot_interval", format_duration(c.snapshot_interval)},
+            {"snapshot_threshold", c.snapshot_threshold},
+            {"pre_vote", c.pre_vote},
+            {"check_quorum", c.check_quorum},
+            {"leader_stickiness", c.leader_stickiness},
+            {"timer_mode", c.timer_mode == core::raft::TimerMode::kPaper ? "paper" : "hashicorp"},
+            {"rpc_timeout", format_duration(c.rpc_timeout)},
+            {"max_inflight", c.max_inflight}};
+  if (c.election_timeout_max > 0) j["election_timeout_max"] = format_duration(c.election_timeout_max);
+  if (c.unsafe_skip_vote_log_check) j["unsafe_skip_vote_log_check"] = true;
+  return j;
+}
+
+bool RaftSettings::equals(const Settings& other) const {
+  const auto* o = dynamic_cast<const RaftSettings*>(&other);
+  return o && o->multiplier == multiplier && o->config == config && o->initial_voters == initial_voters;
+}
+
 namespace {
 
-struct RaftSettings {
-  core::raft::Config config;
-  std::vector<core::NodeId> initial_voters;  // empty = all servers
-};
-
-// Reads "$.raft". Explicit timeouts are final values; raft_multiplier (Consul's
-// performance.raft_multiplier, default 5) scales only the defaults of the
-// heartbeat, election and leader-lease timeouts, as Consul does.
-RaftSettings parse_settings(const Scenario& s, const json& j, std::vector<ScenarioError>* errors) {
-  RaftSettings out;
-  auto err = [&](const std::string& path, const std::string& msg) {
-    if (errors) errors->push_back({path, msg});
-  };
-  int64_t multiplier = 5;
-  if (!j.is_null() && !j.is_object()) {
-    err("$.raft", "expected an object of Raft settings");
-  }
-  const json obj = j.is_object() ? j : json::object();
-  if (obj.contains("raft_multiplier")) {
-    const json& m = obj["raft_multiplier"];
-    if (!m.is_number_integer() || m.get<int64_t>() < 1 || m.get<int64_t>() > 10)
-      err("$.raft.raft_multiplier", "expected an integer from 1 to 10 (Consul's performance.raft_multiplier)");
-    else multiplier = m.get<int64_t>();
-  }
-  out.config = core::raft::Config::consul(static_cast<int>(multiplier));
-  core::raft::Config& c = out.config;
-  auto duration = [&](const std::string& key, core::Duration& field) {
-    core::Duration d = 0;
-    const json& v = obj[key];
-    if (!v.is_string() || !parse_duration(v.get<std::string>(), d) || d <= 0) {
-      err("$.raft." + key, "expected a positive duration such as \"1s\" or \"150ms\"");
-      return;
-    }
-    field = d;
-  };
-  auto count = [&](const std::string& key, uint64_t lo, uint64_t hi, auto& field) {
-    const json& v = obj[key];
-    if (!v.is_number_unsigned() || v.get<uint64_t>() < lo || v.get<uint64_t>() > hi) {
-      err("$.raft." + key, "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
-      return;
-    }
-    field = static_cast<std::remove_reference_t<decltype(field)>>(v.get<uint64_t>());
-  };
-  auto flag = [&](const std::string& key, bool& field) {
-    if (!obj[key].is_boolean()) {
-      err("$.raft." + key, "expected true or false");
-      return;
-    }
-    field = obj[key].get<bool>();
-  };
-  for (auto it = obj.begin(); it != obj.end(); ++it) {
-    const std::string& k = it.key();
-    if (k == "raft_multiplier") continue;
-    if (k == "heartbeat_timeout") duration(k, c.heartbeat_timeout);
-    else if (k == "election_timeout") duration(k, c.election_timeout);
-    else if (k == "leader_lease_timeout") duration(k, c.leader_lease_timeout);
-    else if (k == "commit_timeout") duration(k, c.commit_timeout);
-    else if (k == "snapshot_interval") duration(k, c.snapshot_interval);
-    else if (k == "election_timeout_max") duration(k, c.election_timeout_max);
-    else if (k == "rpc_timeout") duration(k, c.rpc_timeout);
-    else if (k == "max_append_entries") count(k, 1, 1024, c.max_append_entries);
-    else if (k == "trailing_logs") count(k, 0, 1u << 30, c.trailing_logs);
-    else if (k == "snapshot_threshold") count(k, 1, 1u << 30, c.snapshot_threshold);
-    else if (k == "max_inflight") count(k, 1, 1024, c.max_inflight);
-    else if (k == "pre_vote") flag(k, c.pre_vote);
-    else if (k == "check_quorum") flag(k, c.check_quorum);
-    else if (k == "leader_stickiness") flag(k, c.leader_stickiness);
-    else if (k == "unsafe_skip_vote_log_check") flag(k, c.unsafe_skip_vote_log_check);
-    else if (k == "timer_mode") {
-      const std::string m = it->is_string() ? it->get<std::string>() : "";
-      if (m == "hashicorp") c.timer_mode = core::raft::TimerMode::kHashicorp;
-      else if (m == "paper") c.timer_mode = core::raft::TimerMode::kPaper;
-      else err("$.raft.timer_mode", "expected \"hashicorp\" (default) or \"paper\"");
-    } else if (k == "initial_voters") {
-      if (!it->is_array() || it->empty()) {
-        err("$.raft.initial_voters", "expected a non-empty list of server names");
-        continue;
-      }
-      for (size_t i = 0; i < it->size(); ++i) {
-        const json& v = (*it)[i];
-        const std::string p = "$.raft.initial_voters[" + std::to_string(i) + "]";
-        core::NodeId id = core::kNoNode;
-        if (v.is_string())
-          for (core::NodeId n = 0; n < s.nodes.size(); ++n)
-            if (s.nodes[n].name == v.get<std::string>() && s.nodes[n].server) id = n;
-        if (id == core::kNoNode) err(p, "expected the name of a server, got " + v.dump());
-        else if (std::find(out.initial_voters.begin(), out.initial_voters.end(), id) != out.initial_voters.end())
-          err(p, "server listed twice");
-        else out.initial_voters.push_back(id);
-      }
-      std::sort(out.initial_voters.begin(), out.initial_voters.end());
-    } else {
-      err("$.raft." + k,
-          "unknown key (expected raft_multiplier, heartbeat_timeout, election_timeout, leader_lease_timeout, "
-          "commit_timeout, max_append_entries, trailing_logs, snapshot_interval, snapshot_threshold, pre_vote, "
-          "check_quorum, leader_stickiness, timer_mode, election_timeout_max, rpc_timeout, max_inflight, "
-          "initial_voters, unsafe_skip_vote_log_check)");
-    }
-  }
-  const std::string problem = c.validate();
-  if (!problem.empty()) err("$.raft", problem);
-  if (!s.clients().empty()) err("$.cluster.clients", "client agents are not modelled with protocol raft yet; use 0");
-  return out;
+bool read_known_to(const Reader& r, std::string& argument) {
+  return r.choice(argument, {"all", "majority"});
 }
+
+class RaftDef final : public LayerDef {
+ public:
+  std::string name() const override { return "raft"; }
+  bool has_leader() const override { return true; }
+  std::vector<std::string> actions() const override {
+    return {"add_voter", "add_nonvoter", "demote_voter", "remove_server", "transfer_leadership"};
+  }
+  std::vector<PropertyDef> properties() const override {
+    return {{"raft_safety", true, "election safety, log matching, leader completeness, state machine safety", nullptr},
+            {"leader_known_to", false, "\"all\" (every running member) or \"majority\" know the leader", &read_known_to},
+            {"applied_everywhere", false, "every running member applied every acknowledged command", &read_true_argument}};
+  }
+
+  // Explicit timeouts are final values; raft_multiplier (Consul's
+  // performance.raft_multiplier, default 5) scales only the defaults of the
+  // heartbeat, election and leader-lease timeouts, as Consul does.
+  std::shared_ptr<const Settings> read(const Reader& r, const Reader& cluster, const Scenario& s) const override {
+    auto out = std::make_shared<RaftSettings>();
+    if (!s.clients().empty()) cluster["clients"].error("client agents are not modelled with protocol raft yet; use 0");
+    if (s.servers().empty()) cluster.error("a raft cluster needs at least one server");
+    if (r.is_null()) return out;
+    static const std::vector<std::string> keys = {
+        "raft_multiplier", "heartbeat_timeout", "election_timeout", "leader_lease_timeout", "commit_timeout",
+        "max_append_entries", "trailing_logs", "snapshot_interval", "snapshot_threshold", "pre_vote",
+        "check_quorum", "leader_stickiness", "timer_mode", "election_timeout_max", "rpc_timeout", "max_inflight",
+        "initial_voters", "unsafe_skip_vote_log_check"};
+    if (!r.object(keys)) return out;
+    int64_t multiplier = 5;
+    if (r.has("raft_multiplier")) r["raft_multiplier"].integer(multiplier, 1, 10);
+    out->multiplier = static_cast<int>(multiplier);
+    out->config = core::raft::Config::consul(out->multiplier);
+    core::raft::Config& c = out->config;
+    const auto duration = [&](const char* key, core::Duration& field) {
+      if (r.has(key)) r[key].duration(field, Reader::Sign::kPositive);
+    };
+    duration("heartbeat_timeout", c.heartbeat_timeout);
+    duration("election_timeout", c.election_timeout);
+    duration("leader_lease_timeout", c.leader_lease_timeout);
+    duration("commit_timeout", c.commit_timeout);
+    duration("snapshot_interval", c.snapshot_interval);
+    duration("election_timeout_max", c.election_timeout_max);
+    duration("rpc_timeout", c.rpc_timeout);
+    uint64_t v = 0;
+    if (r.has("max_append_entries") && r["max_append_entries"].count(v, 1, 1024)) c.max_append_entries = static_cast<uint32_t>(v);
+    if (r.has("trailing_logs") && r["trailing_logs"].count(v, 0, 1u << 30)) c.trailing_logs = v;
+    if (r.has("snapshot_threshold") && r["snapshot_threshold"].count(v, 1, 1u << 30)) c.snapshot_threshold = v;
+    if (r.has("max_inflight") && r["max_inflight"].count(v, 1, 1024)) c.max_inflight = static_cast<uint32_t>(v);
+    if (r.has("pre_vote")) r["pre_vote"].boolean(c.pre_vote);
+    if (r.has("check_quorum")) r["check_quorum"].boolean(c.check_quorum);
+    if (r.has("leader_stickiness")) r["leader_stickiness"].boolean(c.leader_stickiness);
+    if (r.has("unsafe_skip_vote_log_check")) r["unsafe_skip_vote_log_check"].boolean(c.unsafe_skip_vote_log_check);
+    std::string mode;
+    if (r.has("timer_mode") && r["timer_mode"].choice(mode, {"hashicorp", "paper"}))
+      c.timer_mode = mode == "paper" ? core::raft::TimerMode::kPaper : core::raft::TimerMode::kHashicorp;
+    if (r.has("initial_voters")) {
+      std::vector<std::string> server_names;
+      std::vector<core::NodeId> ids = s.servers();
+      for (core::NodeId id : ids) server_names.push_back(s.nodes[id].name);
+      std::vector<uint32_t> picked;
+      if (r["initial_voters"].name_list(picked, server_names, "server")) {
+        for (uint32_t i : picked) out->initial_voters.push_back(ids[i]);
+        std::sort(out->initial_voters.begin(), out->initial_voters.end());
+      }
+    }
+    const std::string problem = c.validate();
+    if (!problem.empty()) r.error(problem);
+    return out;
+  }
+
+  std::unique_ptr<Layer> make(const Scenario& s) const override {
+    return std::make_unique<RaftLayer>(s.layer_settings<RaftSettings>("raft"));
+  }
+};
 
 }  // namespace
 
-void validate_raft_config(const Scenario& s, const json& j, std::vector<ScenarioError>& errors) {
-  parse_settings(s, j, &errors);
-}
-
-void validate_raft_workload(const Scenario& /*s*/, const json& j, std::vector<ScenarioError>& errors) {
-  auto err = [&](const std::string& p, const std::string& m) { errors.push_back({p, m}); };
-  if (!j.is_object()) return err("$.workload", "expected an object such as {\"kv\": {\"rate_per_s\": 100}}");
-  for (auto it = j.begin(); it != j.end(); ++it)
-    if (it.key() != "kv") err("$.workload." + it.key(), "unknown workload (expected \"kv\")");
-  if (!j.contains("kv")) return;
-  const json& kv = j["kv"];
-  if (!kv.is_object()) return err("$.workload.kv", "expected an object");
-  for (auto it = kv.begin(); it != kv.end(); ++it) {
-    const std::string p = "$.workload.kv." + it.key();
-    const std::string& k = it.key();
-    core::Duration d = 0;
-    if (k == "rate_per_s") {
-      if (!it->is_number() || !(it->get<double>() > 0) || it->get<double>() > 100000)
-        err(p, "expected a rate above 0 and at most 100000 operations per second");
-    } else if (k == "keys") {
-      if (!it->is_number_unsigned() || it->get<uint64_t>() < 1 || it->get<uint64_t>() > 1000000)
-        err(p, "expected an integer from 1 to 1000000");
-    } else if (k == "start" || k == "stop") {
-      if (!it->is_string() || !parse_duration(it->get<std::string>(), d)) err(p, "expected a duration such as \"1s\"");
-    } else if (k == "put" || k == "cas") {
-      if (!it->is_number() || it->get<double>() < 0 || it->get<double>() > 1) err(p, "expected a share between 0 and 1");
-    } else {
-      err(p, "unknown key (expected rate_per_s, keys, start, stop, put, cas)");
-    }
-  }
-  if (!kv.contains("rate_per_s")) err("$.workload.kv", "missing key \"rate_per_s\"");
-  const double put = kv.value("put", 0.5), cas = kv.value("cas", 0.0);
-  if (put + cas > 1.0 + 1e-9) err("$.workload.kv", "put + cas shares exceed 1 (the rest are gets)");
+const LayerDef& raft_layer_def() {
+  static const RaftDef def;
+  return def;
 }
 
 // ---------------------------------------------------------------- building
 
-void RaftDriver::build(Simulation& sim, const Scenario& s) {
+void RaftLayer::attach(Simulation& sim, const Scenario& s) {
   sim_ = &sim;
-  const RaftSettings settings = parse_settings(s, s.protocol_config, nullptr);
   servers_ = s.servers();
-  const std::vector<core::NodeId> voters = settings.initial_voters.empty() ? servers_ : settings.initial_voters;
+  voters_ = settings_.initial_voters.empty() ? servers_ : settings_.initial_voters;
   nodes_.assign(s.nodes.size(), nullptr);
   view_.assign(s.nodes.size(), nullptr);
-  for (core::NodeId i = 0; i < s.nodes.size(); ++i) {
-    const bool bootstrap = std::find(voters.begin(), voters.end(), i) != voters.end();
-    sim.add_node(s.nodes[i].name, s.nodes[i].dc, [this, settings, voters, bootstrap](core::NodeId id) {
-      auto node = std::make_unique<core::raft::Node>(settings.config, std::make_unique<core::raft::KvStateMachine>());
-      if (bootstrap) node->set_bootstrap(core::raft::Configuration::voters(voters));
-      node->set_collect_completions(true);
-      nodes_[id] = node.get();
-      view_[id] = node.get();
-      return node;
-    });
-  }
   open_interval("start");
-  sim.add_observer(this);
 }
 
-void RaftDriver::start_workload(Simulation& sim, const Scenario& s) {
-  workload_rng_ = core::Rng(core::derive_seed(sim.seed(), core::kStreamWorkload, 0));
-  if (!s.workload.is_object() || !s.workload.contains("kv")) return;
-  const json& kv = s.workload["kv"];
-  workload_ = true;
-  rate_per_s_ = kv["rate_per_s"].get<double>();
-  keys_ = static_cast<uint32_t>(kv.value("keys", 16));
-  put_share_ = kv.value("put", 0.5);
-  cas_share_ = kv.value("cas", 0.0);
-  if (kv.contains("start")) parse_duration(kv["start"].get<std::string>(), workload_start_);
-  if (kv.contains("stop")) parse_duration(kv["stop"].get<std::string>(), workload_stop_);
-  sim.schedule(workload_start_, [this] { schedule_next_op(); });
+std::unique_ptr<core::Node> RaftLayer::make_node(core::NodeId id) {
+  if (std::find(servers_.begin(), servers_.end(), id) == servers_.end()) return nullptr;
+  auto node = std::make_unique<core::raft::Node>(settings_.config, std::make_unique<core::raft::KvStateMachine>());
+  if (std::find(voters_.begin(), voters_.end(), id) != voters_.end())
+    node->set_bootstrap(core::raft::Configuration::voters(voters_));
+  node->set_collect_completions(true);
+  nodes_[id] = node.get();
+  view_[id] = node.get();
+  return node;
 }
 
-// Poisson arrivals: exponential gaps with mean 1/rate.
-void RaftDriver::schedule_next_op() {
-  const double gap_ns = workload_rng_.exponential(1e9 / rate_per_s_);
-  const core::Time at = sim_->now() + 1 + static_cast<core::Time>(gap_ns);
-  if (at >= workload_stop_) return;
-  sim_->schedule(at, [this] {
-    submit_one();
-    schedule_next_op();
-  });
+// ---------------------------------------------------------------- the KV target
+
+bool RaftLayer::kv_running(core::NodeId server) const {
+  return server < nodes_.size() && nodes_[server] != nullptr && !sim_->is_paused(server);
 }
 
-void RaftDriver::submit_one() {
-  // The client asks a random running server and follows its leader hint once
-  // (as Consul's RPC layer forwards to the leader).
-  std::vector<core::NodeId> up;
-  for (core::NodeId id : servers_)
-    if (nodes_[id] && !sim_->is_paused(id)) up.push_back(id);
-  const uint64_t request = next_request_++;
-  ++submitted_;
-  if (up.empty()) {
-    ++rejected_;
-    return;
-  }
-  core::NodeId target = up[workload_rng_.below(up.size())];
-  const core::NodeId hint = nodes_[target]->leader();
-  if (hint != core::kNoNode && hint < nodes_.size() && nodes_[hint] && !sim_->is_paused(hint)) target = hint;
-  const std::string key = "k" + std::to_string(workload_rng_.below(keys_));
-  const double u = workload_rng_.unit();
+core::NodeId RaftLayer::kv_leader_hint(core::NodeId server) const { return nodes_[server]->leader(); }
+
+bool RaftLayer::kv_submit(core::NodeId server, uint64_t request, const KvOp& op) {
   std::string cmd;
-  if (u < put_share_) cmd = core::raft::KvStateMachine::put(key, "v" + std::to_string(request));
-  else if (u < put_share_ + cas_share_)
-    cmd = core::raft::KvStateMachine::cas(key, "v" + std::to_string(request - 1), "v" + std::to_string(request));
-  else cmd = core::raft::KvStateMachine::get(key);
-  const core::raft::Proposal p = nodes_[target]->propose(sim_->env(target), request, std::move(cmd));
-  if (!p.ok()) {
-    ++rejected_;
-    return;
+  switch (op.kind) {
+    case KvOp::Kind::kPut: cmd = core::raft::KvStateMachine::put(op.key, op.value); break;
+    case KvOp::Kind::kCas: cmd = core::raft::KvStateMachine::cas(op.key, op.expected, op.value); break;
+    case KvOp::Kind::kGet: cmd = core::raft::KvStateMachine::get(op.key); break;
   }
-  pending_[request] = {sim_->now(), target};
-  drain(target);
+  const core::raft::Proposal p = nodes_[server]->propose(sim_->env(server), request, std::move(cmd));
+  if (!p.ok()) return false;
+  drain(server);
+  return true;
 }
 
-void RaftDriver::drain(core::NodeId node) {
+void RaftLayer::drain(core::NodeId node) {
   if (!nodes_[node]) return;
   for (const core::raft::Completion& c : nodes_[node]->take_completions()) {
-    auto it = pending_.find(c.request_id);
-    if (it == pending_.end()) continue;
-    if (c.error == core::raft::kOk) {
-      ++acknowledged_;
-      commit_latency_ns_.push_back(sim_->now() - it->second.submitted);
-      max_acked_index_ = std::max(max_acked_index_, c.index);
-    } else {
-      ++failed_;
-    }
-    pending_.erase(it);
+    const bool ok = c.error == core::raft::kOk;
+    if (kv_ && kv_->done(c.request_id, ok) && ok) max_acked_index_ = std::max(max_acked_index_, c.index);
   }
 }
 
 // ---------------------------------------------------------------- observation
 
-void RaftDriver::on_record(core::Time now, core::NodeId node, const core::Record& r) {
+void RaftLayer::on_record(core::Time now, core::NodeId node, const core::Record& r) {
   checker_.on_record(now, node, r, sim_->trace_events());
   if (r.kind == core::raft::kRecordElection) election_terms_.emplace(r.a, false);
   if (r.kind == core::raft::kRecordRole && r.b == static_cast<uint64_t>(core::raft::Role::kLeader))
     election_terms_[r.a] = true;
 }
 
-void RaftDriver::after_event(core::Time now, core::NodeId node) {
-  checker_.after_event(now, sim_->trace_events(), view_);
-  if (node < nodes_.size()) drain(node);
+void RaftLayer::after_records(core::Time now, const std::vector<core::NodeId>& nodes) {
+  checker_.after_records(now, sim_->trace_events(), view_, nodes);
+  for (core::NodeId n : nodes) drain(n);
   update_leadership("step_down");
 }
 
-void RaftDriver::on_lifecycle(core::Time /*now*/, core::NodeId node, Lifecycle what) {
+void RaftLayer::on_lifecycle(core::Time /*now*/, core::NodeId node, Lifecycle what) {
   if (what == Lifecycle::kCrash) {
     nodes_[node] = nullptr;
     view_[node] = nullptr;
-    for (auto it = pending_.begin(); it != pending_.end();)  // outcome unknown: the server is gone
-      it = it->second.server == node ? pending_.erase(it) : std::next(it);
+    checker_.node_down(node);
+    if (kv_) kv_->server_lost(node);
   }
   update_leadership(what == Lifecycle::kCrash ? "crash" : what == Lifecycle::kPause ? "paused" : "step_down");
 }
 
-bool RaftDriver::cut_off(core::NodeId leader) const {
+bool RaftLayer::cut_off(core::NodeId leader) const {
   const core::raft::Node* l = nodes_[leader];
   if (!l || sim_->is_paused(leader)) return true;
   size_t reach = 0, voters = 0;
@@ -289,7 +219,7 @@ bool RaftDriver::cut_off(core::NodeId leader) const {
   return reach < voters / 2 + 1;
 }
 
-void RaftDriver::world_changed(const char* cause) {
+void RaftLayer::world_changed(const char* cause) {
   // A leader that can no longer exchange messages with a quorum has been lost,
   // even if it and its followers do not know it yet.
   if (current_leader_ != core::kNoNode && !interval_open() && cut_off(current_leader_)) {
@@ -299,9 +229,9 @@ void RaftDriver::world_changed(const char* cause) {
   update_leadership(cause);
 }
 
-bool RaftDriver::interval_open() const { return !intervals_.empty() && intervals_.back().end_ns < 0; }
+bool RaftLayer::interval_open() const { return !intervals_.empty() && intervals_.back().end_ns < 0; }
 
-void RaftDriver::open_interval(const char* cause) {
+void RaftLayer::open_interval(const char* cause) {
   LeaderlessInterval iv;
   iv.start_ns = sim_->now();
   iv.cause = cause;
@@ -311,7 +241,7 @@ void RaftDriver::open_interval(const char* cause) {
   prevotes_at_open_ = sent_of_type(core::raft::kRequestPreVote);
 }
 
-core::NodeId RaftDriver::stable_leader() const {
+core::NodeId RaftLayer::stable_leader() const {
   for (core::NodeId id : servers_) {
     const core::raft::Node* n = nodes_[id];
     if (!n || n->role() != core::raft::Role::kLeader || sim_->is_paused(id)) continue;
@@ -324,7 +254,7 @@ core::NodeId RaftDriver::stable_leader() const {
   return core::kNoNode;
 }
 
-void RaftDriver::update_leadership(const char* cause) {
+void RaftLayer::update_leadership(const char* cause) {
   const core::NodeId s = stable_leader();
   if (!interval_open()) {
     if (s == current_leader_ && (s == core::kNoNode || nodes_[s]->term() == current_term_)) return;
@@ -350,13 +280,13 @@ void RaftDriver::update_leadership(const char* cause) {
   current_term_ = term;
 }
 
-uint64_t RaftDriver::sent_of_type(uint16_t type) const {
+uint64_t RaftLayer::sent_of_type(uint16_t type) const {
   for (const TypeStats& t : sim_->message_types())
     if (t.type == type) return t.sent;
   return 0;
 }
 
-core::NodeId RaftDriver::leader() const {
+core::NodeId RaftLayer::running_leader() const {
   // The running leader of the highest term. A paused leader is frozen: it
   // cannot take a client request or a membership change, and a selector or
   // an action must not make it act.
@@ -372,36 +302,44 @@ core::NodeId RaftDriver::leader() const {
   return best;
 }
 
-void RaftDriver::action(const std::string& name, const std::vector<core::NodeId>& nodes) {
-  const core::NodeId l = leader();
-  if (l == core::kNoNode) return;
-  for (core::NodeId id : nodes) {
-    core::raft::Node* n = nodes_[l];
-    if (!n) return;
-    core::Env& env = sim_->env(l);
-    const uint64_t request = next_request_++;
-    if (name == "add_voter") n->add_voter(env, request, id, 0);
-    else if (name == "add_nonvoter") n->add_nonvoter(env, request, id, 0);
-    else if (name == "demote_voter") n->demote_voter(env, request, id, 0);
-    else if (name == "remove_server") n->remove_server(env, request, id, 0);
-    else if (name == "transfer_leadership") break;  // handled below
-    drain(l);
-  }
+std::optional<core::NodeId> RaftLayer::leader() const { return running_leader(); }
+
+std::string RaftLayer::action(const std::string& name, const std::vector<core::NodeId>& nodes) {
+  const core::NodeId l = running_leader();
+  if (l == core::kNoNode) return "no running leader: nothing done";
+  core::raft::Node* n = nodes_[l];
+  core::Env& env = sim_->env(l);
+  std::string outcome;
   if (name == "transfer_leadership") {
+    // Every action with targets takes a request id, a transfer too (ids
+    // appear in client_done records, so their numbering is part of a run).
+    if (!nodes.empty()) ++next_request_;
     // One target: hand leadership to it (nothing to do if it already leads).
     // Several (e.g. "followers"): to the most up-to-date voter, as hashicorp's
     // LeadershipTransfer() picks.
-    if (nodes.size() == 1 && nodes[0] != l) nodes_[l]->transfer_leadership(sim_->env(l), nodes[0]);
-    else if (nodes.size() > 1) nodes_[l]->transfer_leadership(sim_->env(l), core::kNoNode);
+    if (nodes.size() == 1 && nodes[0] != l) outcome = n->transfer_leadership(env, nodes[0]);
+    else if (nodes.size() > 1) outcome = n->transfer_leadership(env, core::kNoNode);
+  } else {
+    for (core::NodeId id : nodes) {
+      const uint64_t request = next_request_++;
+      core::raft::Proposal p;
+      if (name == "add_voter") p = n->add_voter(env, request, id, 0);
+      else if (name == "add_nonvoter") p = n->add_nonvoter(env, request, id, 0);
+      else if (name == "demote_voter") p = n->demote_voter(env, request, id, 0);
+      else if (name == "remove_server") p = n->remove_server(env, request, id, 0);
+      if (!p.ok()) outcome += (outcome.empty() ? "" : "; ") + sim_->node_name(id) + ": " + p.error;
+      drain(l);
+    }
   }
   update_leadership("step_down");
+  return outcome.empty() ? "by leader " + sim_->node_name(l) : "by leader " + sim_->node_name(l) + ": " + outcome;
 }
 
 // ---------------------------------------------------------------- results
 
-bool RaftDriver::holds(const Expectation& e, std::string& detail) {
+bool RaftLayer::holds(const Expectation& e, std::string& detail) {
   if (e.property == "leader_known_to") {
-    const core::NodeId l = leader();
+    const core::NodeId l = running_leader();
     if (l == core::kNoNode) {
       detail = "no server is leader";
       return false;
@@ -426,7 +364,7 @@ bool RaftDriver::holds(const Expectation& e, std::string& detail) {
   if (e.property == "applied_everywhere") {
     for (core::NodeId id : servers_) {
       if (!nodes_[id] || sim_->is_paused(id)) continue;
-      const core::NodeId l = leader();
+      const core::NodeId l = running_leader();
       if (l != core::kNoNode && nodes_[l]->latest_configuration().find(id) == nullptr) continue;
       if (nodes_[id]->last_applied() < max_acked_index_) {
         detail = sim_->node_name(id) + " applied up to " + std::to_string(nodes_[id]->last_applied()) +
@@ -434,15 +372,14 @@ bool RaftDriver::holds(const Expectation& e, std::string& detail) {
         return false;
       }
     }
-    detail = std::to_string(acknowledged_) + " acknowledged commands applied on every running member";
+    detail = std::to_string(kv_ ? kv_->acknowledged() : 0) + " acknowledged commands applied on every running member";
     return true;
   }
   detail = "unknown property";
   return false;
 }
 
-std::optional<Violation> RaftDriver::violation(const std::string& property) const {
-  if (property == "message_conservation") return conservation_violation(*sim_);
+std::optional<Violation> RaftLayer::violation(const std::string& property) const {
   if (property == "raft_safety" && checker_.violation()) {
     const RaftViolation& rv = *checker_.violation();
     Violation v;
@@ -458,22 +395,7 @@ std::optional<Violation> RaftDriver::violation(const std::string& property) cons
   return std::nullopt;
 }
 
-namespace {
-json distribution_summary(std::vector<int64_t> v) {
-  json j = {{"count", v.size()}};
-  if (v.empty()) return j;
-  std::sort(v.begin(), v.end());
-  auto q = [&](double p) { return v[std::min(v.size() - 1, static_cast<size_t>(std::floor(p * static_cast<double>(v.size()))))]; };
-  j["min_ns"] = v.front();
-  j["p50_ns"] = q(0.50);
-  j["p90_ns"] = q(0.90);
-  j["p99_ns"] = q(0.99);
-  j["max_ns"] = v.back();
-  return j;
-}
-}  // namespace
-
-json RaftDriver::metrics() const {
+json RaftLayer::metrics() const {
   json ivs = json::array();
   std::vector<int64_t> downtimes;
   for (const LeaderlessInterval& iv : intervals_) {
@@ -508,18 +430,45 @@ json RaftDriver::metrics() const {
     }
     servers.push_back(s);
   }
-  return {{"raft",
-           {{"leaderless_intervals", ivs},
-            {"downtime", distribution_summary(downtimes)},
-            {"commit_latency", distribution_summary(commit_latency_ns_)},
-            {"client",
-             {{"submitted", submitted_},
-              {"acknowledged", acknowledged_},
-              {"rejected", rejected_},
-              {"failed", failed_},
-              {"unknown", submitted_ - acknowledged_ - rejected_ - failed_}}},
-            {"checker", checker_.summary()},
-            {"servers", servers}}}};
+  return {{"leaderless_intervals", ivs},
+          {"downtime", quantiles_ns(downtimes)},
+          {"checker", checker_.summary()},
+          {"servers", servers}};
 }
+
+void RaftLayer::print_metrics(const json& m, std::ostream& out) const {
+  out << "raft       checker " << m["checker"].get<std::string>() << "\n";
+  const json& ivs = m["leaderless_intervals"];
+  out << "           " << ivs.size() << " leaderless interval" << (ivs.size() == 1 ? "" : "s")
+      << "; downtime (after the first leader) " << describe_quantiles(m["downtime"]) << "\n";
+  if (!ivs.empty()) {
+    out << "           start        end          downtime     cause      terms  elections  split\n";
+    size_t shown = 0;
+    for (const json& iv : ivs) {
+      if (++shown > 12) {
+        out << "           ... " << ivs.size() - 12 << " more in --json\n";
+        break;
+      }
+      char line[160];
+      const std::string end = iv["end_ns"].is_null() ? "open" : format_duration(iv["end_ns"].get<int64_t>());
+      const std::string down = iv["downtime_ns"].is_null() ? "-" : format_duration(iv["downtime_ns"].get<int64_t>());
+      const std::string terms = iv.contains("terms_used") ? std::to_string(iv["terms_used"].get<uint64_t>()) : "-";
+      std::snprintf(line, sizeof line, "           %-12s %-12s %-12s %-10s %-6s %-10llu %llu\n",
+                    format_duration(iv["start_ns"].get<int64_t>()).c_str(), end.c_str(), down.c_str(),
+                    iv["cause"].get<std::string>().c_str(), terms.c_str(),
+                    static_cast<unsigned long long>(iv["elections"].get<uint64_t>()),
+                    static_cast<unsigned long long>(iv["split_votes"].get<uint64_t>()));
+      out << line;
+    }
+  }
+  out << "           servers:";
+  for (const json& s : m["servers"]) {
+    out << " " << s["name"].get<std::string>() << "=";
+    if (!s["up"].get<bool>()) out << "down";
+    else out << s["role"].get<std::string>() << "/t" << s["term"] << "/c" << s["commit_index"];
+  }
+  out << "\n";
+}
+
 
 }  // namespace sim

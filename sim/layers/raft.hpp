@@ -1,24 +1,42 @@
-// Driver of Raft scenarios: servers run core::raft::Node with the KV state
-// machine; a client workload submits KV commands to the leader; the Raft
-// safety checker watches every event; metrics cover leaderless intervals
-// (downtime), commit latency and elections.
+// The Raft layer: servers run core::raft::Node with the KV state machine (a
+// host without other components runs it on the host port). It serves the KV
+// workload (KvTarget), answers the leader selectors, runs the membership and
+// transfer actions, watches the Raft safety checker (sim/check/raft_safety)
+// and measures leaderless intervals (downtime).
+//
+// "$.raft": hashicorp/raft settings with Consul's raft_multiplier, and
+// initial_voters (docs/raft.md).
 #pragma once
 
 #include <map>
 #include <optional>
 #include <vector>
 
+#include "core/raft/config.hpp"
 #include "core/raft/node.hpp"
-#include "sim/run/protocols.hpp"
 #include "sim/check/raft_safety.hpp"
+#include "sim/layers/layer.hpp"
+#include "sim/scenario/stack_def.hpp"
+#include "sim/workload/kv.hpp"
 
 namespace sim {
+
+struct RaftSettings final : Settings {
+  int multiplier = 5;  // Consul's performance.raft_multiplier: scales the defaults of three timeouts
+  core::raft::Config config = core::raft::Config::consul(5);
+  std::vector<core::NodeId> initial_voters;  // empty = every server
+
+  nlohmann::json to_json() const override;
+  bool equals(const Settings& other) const override;
+};
+
+const LayerDef& raft_layer_def();
 
 // One interval without a leader known to a majority of the voters.
 struct LeaderlessInterval {
   core::Time start_ns = 0;
   core::Time end_ns = -1;  // -1 while open
-  std::string cause;       // "crash", "step_down", "isolated", "paused", "removed", "start"
+  std::string cause;       // "start", "crash", "paused", "isolated", "step_down"
   uint64_t old_term = 0;
   uint64_t new_term = 0;
   uint64_t elections = 0;     // candidacies (terms started) in the interval
@@ -28,37 +46,43 @@ struct LeaderlessInterval {
   core::Duration downtime_ns() const { return end_ns < 0 ? -1 : end_ns - start_ns; }
 };
 
-class RaftDriver final : public Driver {
+class RaftLayer final : public Layer, public KvTarget {
  public:
-  void build(Simulation& sim, const Scenario& s) override;
-  void start_workload(Simulation& sim, const Scenario& s) override;
-  core::NodeId leader() const override;
+  explicit RaftLayer(const RaftSettings& settings) : settings_(settings) {}
+  std::string name() const override { return "raft"; }
+  core::Family family() const override { return core::kFamilyRaft; }
+
+  void attach(Simulation& sim, const Scenario& s) override;
+  std::unique_ptr<core::Node> make_node(core::NodeId id) override;
+  void on_record(core::Time now, core::NodeId node, const core::Record& r) override;
+  void after_records(core::Time now, const std::vector<core::NodeId>& nodes) override;
+  void on_lifecycle(core::Time now, core::NodeId node, Lifecycle what) override;
+  void after_fault(const char* cause) override { world_changed(cause); }
+
+  std::optional<core::NodeId> leader() const override;
+  std::string action(const std::string& name, const std::vector<core::NodeId>& nodes) override;
+
   bool holds(const Expectation& e, std::string& detail) override;
   std::optional<Violation> violation(const std::string& property) const override;
   nlohmann::json metrics() const override;
+  void print_metrics(const nlohmann::json& metrics, std::ostream& out) const override;
 
-  void on_record(core::Time now, core::NodeId node, const core::Record& r) override;
-  void after_event(core::Time now, core::NodeId node) override;
-  void on_lifecycle(core::Time now, core::NodeId node, Lifecycle what) override;
-
-  // Scenario actions: add_voter, add_nonvoter, demote_voter, remove_server, transfer_leadership.
-  void action(const std::string& name, const std::vector<core::NodeId>& nodes) override;
-  // Re-evaluates leadership after a world change (faults).
-  void after_fault(const char* cause) override { world_changed(cause); }
-  void world_changed(const char* cause);
+  // KvTarget
+  const std::vector<core::NodeId>& kv_servers() const override { return servers_; }
+  bool kv_running(core::NodeId server) const override;
+  core::NodeId kv_leader_hint(core::NodeId server) const override;
+  uint64_t kv_new_request() override { return next_request_++; }
+  bool kv_submit(core::NodeId server, uint64_t request, const KvOp& op) override;
+  void kv_attach(KvWorkload* workload) override { kv_ = workload; }
 
   const RaftChecker& checker() const { return checker_; }
   const std::vector<LeaderlessInterval>& intervals() const { return intervals_; }
   core::raft::Node* raft(core::NodeId id) const { return id < nodes_.size() ? nodes_[id] : nullptr; }
 
  private:
-  struct Pending {
-    core::Time submitted = 0;
-    core::NodeId server = 0;
-  };
-  void submit_one();
-  void schedule_next_op();
+  core::NodeId running_leader() const;
   void drain(core::NodeId node);
+  void world_changed(const char* cause);
   // The leader known to a majority of the latest configuration's voters (and in role leader), or kNoNode.
   core::NodeId stable_leader() const;
   // True when `leader` is crashed, paused, or cannot exchange messages with a
@@ -69,34 +93,23 @@ class RaftDriver final : public Driver {
   void open_interval(const char* cause);
   uint64_t sent_of_type(uint16_t type) const;
 
+  RaftSettings settings_;
   Simulation* sim_ = nullptr;
   std::vector<core::raft::Node*> nodes_;  // nullptr while crashed / for non-servers
   std::vector<const core::raft::Node*> view_;
   std::vector<core::NodeId> servers_;
+  std::vector<core::NodeId> voters_;  // the bootstrap configuration
   RaftChecker checker_;
-
-  // workload
-  bool workload_ = false;
-  double rate_per_s_ = 0;
-  uint32_t keys_ = 16;
-  core::Time workload_start_ = 0, workload_stop_ = core::kNever;
-  double put_share_ = 0.5, cas_share_ = 0.0;
-  core::Rng workload_rng_;
+  KvWorkload* kv_ = nullptr;
   uint64_t next_request_ = 1;
-  std::map<uint64_t, Pending> pending_;
-  uint64_t submitted_ = 0, rejected_ = 0, acknowledged_ = 0, failed_ = 0;
   uint64_t max_acked_index_ = 0;
-  std::vector<core::Duration> commit_latency_ns_;
 
   // leadership tracking
   core::NodeId current_leader_ = core::kNoNode;
   uint64_t current_term_ = 0;
   std::vector<LeaderlessInterval> intervals_;
-  std::map<uint64_t, bool> election_terms_;  // terms started (kRaftElection) -> someone won
+  std::map<uint64_t, bool> election_terms_;  // terms started (kRecordElection) -> someone won
   uint64_t votes_at_open_ = 0, prevotes_at_open_ = 0;
 };
-
-void validate_raft_config(const Scenario& s, const nlohmann::json& j, std::vector<ScenarioError>& errors);
-void validate_raft_workload(const Scenario& s, const nlohmann::json& j, std::vector<ScenarioError>& errors);
 
 }  // namespace sim

@@ -1,6 +1,10 @@
 #include "sim/run/runner.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <ostream>
+
+#include "sim/run/stacks.hpp"
 
 namespace sim {
 
@@ -20,8 +24,10 @@ Runner::Runner(const Scenario& scenario, const RunOptions& options)
   for (const std::string& dc : scenario_.datacenters) net.add_lan(dc, lan);
   for (uint32_t a = 0; a < scenario_.datacenters.size(); ++a)
     for (uint32_t b = a + 1; b < scenario_.datacenters.size(); ++b) net.add_wan_link(a, b, scenario_.wan);
-  driver_ = make_driver(scenario_.protocol);
-  driver_->build(*sim_, scenario_);
+  const StackDef* def = stacks().find(scenario_.stack);
+  if (def == nullptr) throw std::invalid_argument("unknown stack '" + scenario_.stack + "'");
+  stack_ = std::make_unique<Stack>(*def, scenario_);
+  stack_->build(*sim_);
   for (core::NodeId i = 0; i < sim_->node_count(); ++i) sim_->set_storage_params(i, scenario_.storage);
   if (scenario_.lan.bandwidth_bps > 0) {
     LinkParams nic;
@@ -33,7 +39,7 @@ Runner::Runner(const Scenario& scenario, const RunOptions& options)
     sim_->set_trace_writer(writer_.get());
   }
   sim_->start_all();
-  driver_->start_workload(*sim_, scenario_);
+  stack_->start(*sim_);
   for (size_t i = 0; i < scenario_.faults.size(); ++i) {
     if (scenario_.faults[i].at > until_) continue;
     sim_->schedule(scenario_.faults[i].at, [this, i] { apply_fault(scenario_.faults[i]); });
@@ -48,7 +54,7 @@ Runner::Runner(const Scenario& scenario, const RunOptions& options)
         r.evaluated = true;
         r.at = sim_->now();
         r.trace_position = sim_->trace_events();
-        r.pass = driver_->holds(scenario_.expect[i], r.detail);
+        r.pass = stack_->holds(scenario_.expect[i], r.detail);
       });
     }
   }
@@ -61,13 +67,13 @@ void Runner::run_until(core::Time t) { sim_->run_until(std::min(t, until_)); }
 void Runner::finish() {
   if (finished_) return;
   sim_->run_until(until_);
-  driver_->finish(*sim_);
+  stack_->finish();
   for (size_t i = 0; i < scenario_.expect.size(); ++i) {
     const Expectation& e = scenario_.expect[i];
     ExpectationResult& r = results_[i];
     if (e.kind == Expectation::Kind::kAlways) {
       r.evaluated = true;
-      const auto v = driver_->violation(e.property);
+      const auto v = stack_->violation(e.property);
       r.pass = !v.has_value();
       if (v) {
         r.at = v->time;
@@ -127,7 +133,7 @@ std::vector<core::NodeId> Runner::resolve(const Target& t, Fault::Kind action) {
     return pool;
   };
   // The stack's leader is always a live node (never a paused one).
-  const core::NodeId leader = driver_->leader();
+  const core::NodeId leader = stack_->leader().value_or(core::kNoNode);
   const size_t servers = scenario_.servers().size();
   switch (t.kind) {
     case Target::Kind::kNames: return t.nodes;
@@ -164,6 +170,7 @@ void Runner::apply_fault(const Fault& f) {
   Network& net = s.network();
   const std::vector<core::NodeId> nodes = resolve(f.target, f.kind);
   std::vector<core::NodeId> resolved = nodes;
+  std::string outcome;
   switch (f.kind) {
     case Fault::Kind::kCrash:
       for (core::NodeId n : nodes) {
@@ -259,10 +266,10 @@ void Runner::apply_fault(const Fault& f) {
       for (core::NodeId n : nodes) s.jump_clock(n, f.jump);
       break;
     case Fault::Kind::kAction:
-      driver_->action(f.action, nodes);
+      outcome = stack_->action(f.action, nodes);
       break;
   }
-  driver_->after_fault(f.kind == Fault::Kind::kPause ? "paused" : f.kind == Fault::Kind::kCrash ? "crash" : "isolated");
+  stack_->after_fault(f.kind == Fault::Kind::kPause ? "paused" : f.kind == Fault::Kind::kCrash ? "crash" : "isolated");
   uint64_t h = 0;
   json names = json::array();
   for (core::NodeId n : resolved) {
@@ -274,7 +281,9 @@ void Runner::apply_fault(const Fault& f) {
   if (resolved.empty() && f.kind != Fault::Kind::kHeal && f.kind != Fault::Kind::kDegradeWan && f.kind != Fault::Kind::kRestoreWan)
     desc += " (matched no node: no-op)";
   s.trace_fault(desc, static_cast<uint64_t>(f.kind) + 1, h, resolved.size());
-  applied_faults_.push_back({{"at_ns", s.now()}, {"fault", desc}, {"nodes", names}});
+  json applied = {{"at_ns", s.now()}, {"fault", desc}, {"nodes", names}};
+  if (!outcome.empty()) applied["outcome"] = outcome;
+  applied_faults_.push_back(std::move(applied));
 }
 
 json Runner::summary() const {
@@ -296,11 +305,11 @@ json Runner::summary() const {
     if (!r.detail.empty()) e["detail"] = r.detail;
     expectations.push_back(e);
   }
-  json metrics = driver_->metrics();
+  json metrics = stack_->metrics();
   metrics["messages_by_type"] = by_type;
   return {
       {"scenario", scenario_.name},
-      {"protocol", scenario_.protocol},
+      {"protocol", scenario_.stack},
       {"seed", seed_},
       {"virtual_time_ns", s.now()},
       {"events", s.events_processed()},
@@ -314,6 +323,56 @@ json Runner::summary() const {
       {"faults", applied_faults_},
       {"metrics", metrics},
   };
+}
+
+}  // namespace sim
+
+namespace sim {
+
+void Runner::print_summary(const json& s, std::ostream& out) const {
+  out << "scenario   " << s["scenario"].get<std::string>() << " (" << s["protocol"].get<std::string>() << ", seed "
+      << s["seed"] << ")\n";
+  out << "ran to     " << format_duration(s["virtual_time_ns"].get<int64_t>()) << " virtual, " << s["events"]
+      << " events\n";
+  const json& m = s["messages"];
+  out << "messages   sent " << m["sent"] << ", delivered " << m["delivered"] << ", dropped " << m["dropped"]
+      << ", duplicated " << m["duplicated"];
+  if (!m["dropped_by"].empty()) {
+    out << " (dropped by";
+    bool first = true;
+    for (auto it = m["dropped_by"].begin(); it != m["dropped_by"].end(); ++it) {
+      out << (first ? " " : ", ") << it.key() << " " << it.value();
+      first = false;
+    }
+    out << ")";
+  }
+  out << "\n";
+  for (const json& f : s["faults"]) {
+    out << "fault      " << format_duration(f["at_ns"].get<int64_t>()) << "  " << f["fault"].get<std::string>();
+    if (f.contains("outcome")) out << " (" << f["outcome"].get<std::string>() << ")";
+    out << "\n";
+  }
+  for (const json& e : s["expectations"]) {
+    out << (e["pass"].get<bool>() ? "PASS       " : "FAIL       ") << e["name"].get<std::string>();
+    if (e.contains("detail")) out << " - " << e["detail"].get<std::string>();
+    if (!e["pass"].get<bool>() && e.contains("at_ns"))
+      out << " (at " << format_duration(e["at_ns"].get<int64_t>()) << ", trace event " << e["trace_position"] << ")";
+    out << "\n";
+  }
+  stack_->print_metrics(s["metrics"], out);
+  const json& types = s["metrics"]["messages_by_type"];
+  if (!types.empty()) {
+    out << "by type    type                          sent   delivered       bytes\n";
+    for (auto it = types.begin(); it != types.end(); ++it) {
+      char line[160];
+      std::snprintf(line, sizeof line, "           %-26s %9llu %11llu %11llu\n", it.key().c_str(),
+                    static_cast<unsigned long long>(it.value()["sent"].get<uint64_t>()),
+                    static_cast<unsigned long long>(it.value()["delivered"].get<uint64_t>()),
+                    static_cast<unsigned long long>(it.value()["bytes"].get<uint64_t>()));
+      out << line;
+    }
+  }
+  out << "trace_hash " << s["trace_hash"].get<std::string>() << "\n";
 }
 
 }  // namespace sim

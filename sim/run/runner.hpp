@@ -6,15 +6,16 @@
 // whole run and report the first violation with its time and trace position.
 #pragma once
 
+#include <iosfwd>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
-#include "sim/run/protocols.hpp"
-#include "sim/scenario/scenario.hpp"
 #include "sim/engine/simulation.hpp"
+#include "sim/run/stack.hpp"
+#include "sim/scenario/scenario.hpp"
 
 namespace sim {
 
@@ -39,7 +40,7 @@ class Runner {
   ~Runner();
 
   Simulation& sim() { return *sim_; }
-  Driver& driver() { return *driver_; }
+  Stack& stack() { return *stack_; }
   const Scenario& scenario() const { return scenario_; }
   core::Time until() const { return until_; }
 
@@ -52,6 +53,8 @@ class Runner {
   const std::vector<ExpectationResult>& results() const { return results_; }
   bool passed() const;
   nlohmann::json summary() const;
+  // The human-readable form of summary(), for `clustersim run`.
+  void print_summary(const nlohmann::json& summary, std::ostream& out) const;
 
   // Applies a fault now (also used by the Python layer).
   void apply_fault(const Fault& f);
@@ -63,7 +66,7 @@ class Runner {
   uint64_t seed_;
   core::Time until_;
   std::unique_ptr<Simulation> sim_;
-  std::unique_ptr<Driver> driver_;
+  std::unique_ptr<Stack> stack_;
   std::unique_ptr<TraceWriter> writer_;
   core::Rng fault_rng_;
   std::vector<ExpectationResult> results_;

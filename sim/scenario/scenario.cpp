@@ -7,7 +7,6 @@
 #include <set>
 #include <sstream>
 
-#include "sim/run/protocols.hpp"
 
 namespace sim {
 
@@ -36,20 +35,6 @@ std::vector<core::NodeId> Scenario::clients() const {
 
 namespace {
 
-const char* type_word(const json& j) {
-  switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "an integer";
-    case json::value_t::number_float: return "a number";
-    case json::value_t::string: return "a string";
-    case json::value_t::array: return "an array";
-    case json::value_t::object: return "an object";
-    default: return "an unsupported value";
-  }
-}
-
 // Collects errors while walking the document.
 class Checker {
  public:
@@ -57,10 +42,16 @@ class Checker {
 
   void error(const std::string& path, const std::string& msg) { errors.push_back({path, msg}); }
 
+  bool any_object(const json& j, const std::string& path) {
+    if (j.is_object()) return true;
+    error(path, std::string("expected an object, got ") + json_type_word(j));
+    return false;
+  }
+
   // Reports keys of object `j` that are not in `allowed`.
   bool object(const json& j, const std::string& path, std::initializer_list<const char*> allowed) {
     if (!j.is_object()) {
-      error(path, std::string("expected an object, got ") + type_word(j));
+      error(path, std::string("expected an object, got ") + json_type_word(j));
       return false;
     }
     for (auto it = j.begin(); it != j.end(); ++it) {
@@ -77,7 +68,7 @@ class Checker {
 
   bool duration(const json& j, const std::string& path, core::Duration& out, bool allow_negative = false) {
     if (!j.is_string()) {
-      error(path, std::string("expected a duration string such as \"150ms\" or \"2s\", got ") + type_word(j));
+      error(path, std::string("expected a duration string such as \"150ms\" or \"2s\", got ") + json_type_word(j));
       return false;
     }
     std::string s = j.get<std::string>();
@@ -101,7 +92,7 @@ class Checker {
 
   bool probability(const json& j, const std::string& path, double& out) {
     if (!j.is_number()) {
-      error(path, std::string("expected a probability between 0 and 1, got ") + type_word(j));
+      error(path, std::string("expected a probability between 0 and 1, got ") + json_type_word(j));
       return false;
     }
     out = j.get<double>();
@@ -114,7 +105,7 @@ class Checker {
 
   bool integer(const json& j, const std::string& path, int64_t lo, int64_t hi, int64_t& out) {
     if (!j.is_number_integer() && !j.is_number_unsigned()) {
-      error(path, std::string("expected an integer, got ") + type_word(j));
+      error(path, std::string("expected an integer, got ") + json_type_word(j));
       return false;
     }
     if (j.is_number_unsigned() && j.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
@@ -131,7 +122,7 @@ class Checker {
 
   bool boolean(const json& j, const std::string& path, bool& out) {
     if (!j.is_boolean()) {
-      error(path, std::string("expected true or false, got ") + type_word(j));
+      error(path, std::string("expected true or false, got ") + json_type_word(j));
       return false;
     }
     out = j.get<bool>();
@@ -140,7 +131,7 @@ class Checker {
 
   bool string(const json& j, const std::string& path, std::string& out) {
     if (!j.is_string()) {
-      error(path, std::string("expected a string, got ") + type_word(j));
+      error(path, std::string("expected a string, got ") + json_type_word(j));
       return false;
     }
     out = j.get<std::string>();
@@ -197,110 +188,17 @@ class Checker {
 
 }  // namespace
 
-bool parse_distribution(const json& j, Distribution& out, std::string& error) {
-  auto dur = [&](const json& v, const char* what, core::Duration& d) {
-    if (!v.is_string() || !parse_duration(v.get<std::string>(), d)) {
-      error = std::string("expected a duration string for ") + what + " (e.g. \"5ms\"), got " + v.dump();
-      return false;
-    }
-    return true;
-  };
-  auto positive = [&](const json& v, const char* what, double& x) {
-    if (!v.is_number() || !(v.get<double>() > 0.0) || !std::isfinite(v.get<double>())) {
-      error = std::string("expected a positive number for ") + what + ", got " + v.dump();
-      return false;
-    }
-    x = v.get<double>();
-    return true;
-  };
-  const char* forms =
-      "expected a duration (\"5ms\") or one of {\"constant\": D}, {\"uniform\": [LO, HI]}, "
-      "{\"normal\": {\"mean\": D, \"stddev\": D}}, {\"lognormal\": {\"median\": D, \"sigma\": X}}, "
-      "{\"pareto\": {\"min\": D, \"alpha\": X, \"cap\": D}}";
-  if (j.is_string()) {
-    core::Duration d;
-    if (!dur(j, "the latency", d)) return false;
-    out = Distribution::constant(d);
-    return true;
-  }
-  if (!j.is_object() || j.size() != 1) {
-    error = forms;
-    return false;
-  }
-  const std::string kind = j.begin().key();
-  const json& v = j.begin().value();
-  if (kind == "constant") {
-    core::Duration d;
-    if (!dur(v, "constant", d)) return false;
-    out = Distribution::constant(d);
-    return true;
-  }
-  if (kind == "uniform") {
-    core::Duration lo, hi;
-    if (!v.is_array() || v.size() != 2) {
-      error = "uniform expects [LOW, HIGH], e.g. [\"1ms\", \"5ms\"]";
-      return false;
-    }
-    if (!dur(v[0], "uniform low", lo) || !dur(v[1], "uniform high", hi)) return false;
-    if (lo > hi) {
-      error = "uniform low " + v[0].dump() + " is above high " + v[1].dump();
-      return false;
-    }
-    out = Distribution::uniform(lo, hi);
-    return true;
-  }
-  auto keys = [&](std::initializer_list<const char*> allowed, std::initializer_list<const char*> required) {
-    if (!v.is_object()) {
-      error = kind + " expects an object";
-      return false;
-    }
-    for (auto it = v.begin(); it != v.end(); ++it) {
-      bool ok = false;
-      for (const char* a : allowed) ok |= it.key() == a;
-      if (!ok) {
-        error = "unknown key \"" + it.key() + "\" in " + kind;
-        return false;
-      }
-    }
-    for (const char* r : required)
-      if (!v.contains(r)) {
-        error = kind + " needs \"" + r + "\"";
-        return false;
-      }
-    return true;
-  };
-  Distribution d;
-  if (kind == "normal") {
-    if (!keys({"mean", "stddev"}, {"mean", "stddev"})) return false;
-    d.kind = Distribution::Kind::kNormal;
-    if (!dur(v["mean"], "normal mean", d.a_ns) || !dur(v["stddev"], "normal stddev", d.b_ns)) return false;
-  } else if (kind == "lognormal") {
-    if (!keys({"median", "sigma"}, {"median", "sigma"})) return false;
-    d.kind = Distribution::Kind::kLognormal;
-    if (!dur(v["median"], "lognormal median", d.a_ns) || !positive(v["sigma"], "lognormal sigma", d.shape)) return false;
-  } else if (kind == "pareto") {
-    if (!keys({"min", "alpha", "cap"}, {"min", "alpha"})) return false;
-    d.kind = Distribution::Kind::kPareto;
-    if (!dur(v["min"], "pareto min", d.a_ns) || !positive(v["alpha"], "pareto alpha", d.shape)) return false;
-    if (v.contains("cap") && !dur(v["cap"], "pareto cap", d.cap_ns)) return false;
-    if (d.cap_ns < d.a_ns) {
-      error = "pareto cap is below its minimum";
-      return false;
-    }
-  } else {
-    error = "unknown distribution \"" + kind + "\"; " + forms;
-    return false;
-  }
-  out = d;
-  return true;
-}
-
 namespace {
 
 struct Parser {
+  explicit Parser(const StackRegistry& r) : registry(r) {}
+  const StackRegistry& registry;
+  const StackDef* stack = nullptr;
   Checker c;
   Scenario s;
   std::map<std::string, core::NodeId> by_name;
+
+  Reader reader(const json& j, const std::string& path) { return Reader(j, path, c.errors); }
 
   std::string node_list() const {
     std::string out;
@@ -328,7 +226,7 @@ struct Parser {
     };
     auto name = [&](const json& v, const std::string& p, bool in_list) -> bool {
       if (!v.is_string()) {
-        c.error(p, std::string("expected a node name or selector, got ") + type_word(v));
+        c.error(p, std::string("expected a node name or selector, got ") + json_type_word(v));
         return false;
       }
       auto it = by_name.find(v.get<std::string>());
@@ -348,10 +246,14 @@ struct Parser {
       auto sel = selectors.find(t.text);
       if (sel != selectors.end()) {
         t.kind = sel->second;
-        const bool raft_only = t.kind == Target::Kind::kLeader || t.kind == Target::Kind::kFollowers ||
-                               t.kind == Target::Kind::kRandomFollower;
-        if (raft_only && s.protocol != "raft") {
-          c.error(path, "selector \"" + t.text + "\" needs \"protocol\": \"raft\" (this scenario runs " + s.protocol + ")");
+        const bool needs_leader = t.kind == Target::Kind::kLeader || t.kind == Target::Kind::kFollowers ||
+                                  t.kind == Target::Kind::kRandomFollower;
+        if (needs_leader && !stack->has_leader()) {
+          std::string with;
+          for (const std::string& n : registry.names())
+            if (registry.find(n)->has_leader()) with += (with.empty() ? "" : ", ") + n;
+          c.error(path, "selector \"" + t.text + "\" needs a stack with a leader (this scenario runs " + s.stack +
+                            "; stacks with one: " + with + ")");
           return false;
         }
         return true;
@@ -372,7 +274,7 @@ struct Parser {
       return ok;
     }
     c.error(path, j.is_array() ? std::string("an empty list names no node (expected at least one node name)")
-                               : std::string("expected a node name, a list of node names or a selector, got ") + type_word(j));
+                               : std::string("expected a node name, a list of node names or a selector, got ") + json_type_word(j));
     return false;
   }
 
@@ -422,7 +324,6 @@ struct Parser {
       add_dc("dc1", servers, clients, false);
     }
     for (core::NodeId i = 0; i < s.nodes.size(); ++i) by_name[s.nodes[i].name] = i;
-    if (s.protocol == "raft" && s.servers().empty()) c.error(p, "a raft cluster needs at least one server");
   }
 
   void network(const json& j) {
@@ -470,7 +371,7 @@ struct Parser {
     static const char* actions[] = {"crash", "restart", "pause", "resume", "partition", "isolate",
                                     "block", "heal",    "degrade", "restore", "clock"};
     if (!j.is_object()) {
-      c.error(p, std::string("expected a fault object such as {\"at\": \"10s\", \"crash\": \"leader\"}, got ") + type_word(j));
+      c.error(p, std::string("expected a fault object such as {\"at\": \"10s\", \"crash\": \"leader\"}, got ") + json_type_word(j));
       return;
     }
     Fault f;
@@ -481,7 +382,7 @@ struct Parser {
       if (k == "at" || k == "note" || k == "lose_unsynced") continue;
       bool known = false;
       for (const char* a : actions) known |= k == a;
-      for (const std::string& a : protocol_actions(s.protocol)) known |= k == a;
+      for (const std::string& a : stack->actions()) known |= k == a;
       if (known) found.push_back(k);
       else
         c.error(p + "." + k, "unknown key (a fault has \"at\", an optional \"note\", and one action: crash, restart, pause, "
@@ -499,7 +400,7 @@ struct Parser {
       return;
     }
     const std::string action = found[0];
-    const std::vector<std::string> proto_actions = protocol_actions(s.protocol);
+    const std::vector<std::string> proto_actions = stack->actions();
     const json& v = j[action];
     const std::string ap = p + "." + action;
     if (j.contains("lose_unsynced")) {
@@ -725,20 +626,30 @@ struct Parser {
   void expectation(const json& j, const std::string& p) {
     if (!j.is_object()) {
       c.error(p, std::string("expected an expectation object such as {\"always\": \"raft_safety\"} or "
-                             "{\"by\": \"40s\", \"leader_known_to\": \"all\"}, got ") + type_word(j));
+                             "{\"by\": \"40s\", \"leader_known_to\": \"all\"}, got ") + json_type_word(j));
       return;
     }
     Expectation e;
     e.path = p;
+    const std::vector<PropertyDef> props = stack->properties();
+    auto list_of = [&](bool always) {
+      std::string list;
+      for (const PropertyDef& d : props)
+        if (d.always == always) list += (list.empty() ? "" : ", ") + d.name;
+      return list;
+    };
+    auto find = [&](const std::string& name, bool always) -> const PropertyDef* {
+      for (const PropertyDef& d : props)
+        if (d.name == name && d.always == always) return &d;
+      return nullptr;
+    };
     if (j.contains("always")) {
       e.kind = Expectation::Kind::kAlways;
       if (!c.object(j, p, {"always"})) return;
       if (!c.string(j["always"], p + ".always", e.property)) return;
-      const auto props = always_properties(s.protocol);
-      if (std::find(props.begin(), props.end(), e.property) == props.end()) {
-        std::string list;
-        for (const auto& x : props) list += (list.empty() ? "" : ", ") + x;
-        c.error(p + ".always", "unknown property \"" + e.property + "\" for protocol " + s.protocol + " (expected one of: " + list + ")");
+      if (find(e.property, true) == nullptr) {
+        c.error(p + ".always", "unknown property \"" + e.property + "\" for protocol " + s.stack + " (expected one of: " +
+                                   list_of(true) + ")");
         return;
       }
       e.name = "always " + e.property;
@@ -747,28 +658,20 @@ struct Parser {
       if (!c.duration(j["by"], p + ".by", e.by)) return;
       if (s.until > 0 && e.by > s.until)
         c.error(p + ".by", "deadline " + format_duration(e.by) + " is after \"until\" (" + format_duration(s.until) + ")");
-      const auto props = by_properties(s.protocol);
       std::vector<std::string> keys;
       for (auto it = j.begin(); it != j.end(); ++it)
         if (it.key() != "by") keys.push_back(it.key());
       if (keys.size() != 1) {
-        std::string list;
-        for (const auto& x : props) list += (list.empty() ? "" : ", ") + x;
-        c.error(p, "a \"by\" expectation names exactly one property (one of: " + list + ")");
+        c.error(p, "a \"by\" expectation names exactly one property (one of: " + list_of(false) + ")");
         return;
       }
       e.property = keys[0];
-      if (std::find(props.begin(), props.end(), e.property) == props.end()) {
-        std::string list;
-        for (const auto& x : props) list += (list.empty() ? "" : ", ") + x;
-        c.error(p + "." + e.property, "unknown property for protocol " + s.protocol + " (expected one of: " + list + ")");
+      const PropertyDef* d = find(e.property, false);
+      if (d == nullptr) {
+        c.error(p + "." + e.property, "unknown property for protocol " + s.stack + " (expected one of: " + list_of(false) + ")");
         return;
       }
-      std::string err;
-      if (!check_by_argument(s.protocol, e.property, j[e.property], e.argument, err)) {
-        c.error(p + "." + e.property, err);
-        return;
-      }
+      if (!d->read_argument(reader(j[e.property], p + "." + e.property), e.argument)) return;
       e.name = "by " + format_duration(e.by) + ": " + e.property + (e.argument.empty() ? "" : " " + e.argument);
     } else {
       c.error(p, "an expectation has \"always\" (a safety property) or \"by\" (a deadline for a liveness property)");
@@ -778,29 +681,33 @@ struct Parser {
   }
 
   void document(const json& doc) {
-    if (!c.object(doc, "$", {"name", "description", "seed", "protocol", "cluster", "network", "storage", "heartbeat",
-                              "raft", "workload", "faults", "expect", "until"}))
-      return;
+    if (!c.any_object(doc, "$")) return;
+    // Settings sections are named after the layers of the stacks.
+    std::vector<std::string> sections;
+    for (const std::string& n : registry.names())
+      for (const LayerDef* l : registry.find(n)->layers)
+        if (std::find(sections.begin(), sections.end(), l->name()) == sections.end()) sections.push_back(l->name());
+    std::vector<std::string> keys = {"name", "description", "seed", "protocol", "cluster", "network", "storage",
+                                     "workload", "faults", "expect", "until"};
+    keys.insert(keys.end(), sections.begin(), sections.end());
+    if (!reader(doc, "$").object(keys)) return;
     if (!doc.contains("name")) c.error("$", "missing key \"name\"");
     else c.string(doc["name"], "$.name", s.name);
     if (doc.contains("description")) c.string(doc["description"], "$.description", s.description);
     if (doc.contains("seed")) {
       if (!doc["seed"].is_number_unsigned() && !(doc["seed"].is_number_integer() && doc["seed"].get<int64_t>() >= 0))
         c.error("$.seed", "expected a non-negative integer, got " +
-                             (doc["seed"].is_number() ? doc["seed"].dump() : std::string(type_word(doc["seed"]))));
+                             (doc["seed"].is_number() ? doc["seed"].dump() : std::string(json_type_word(doc["seed"]))));
       else s.seed = doc["seed"].get<uint64_t>();
     }
-    s.protocol = "raft";
-    if (doc.contains("protocol")) {
-      if (c.string(doc["protocol"], "$.protocol", s.protocol) && s.protocol != "raft" && s.protocol != "heartbeat") {
-        c.error("$.protocol", "unknown protocol \"" + s.protocol + "\" (expected \"raft\" or \"heartbeat\")");
-        return;
-      }
-    }
-    if (!protocol_available(s.protocol)) {
-      c.error("$.protocol", "protocol \"" + s.protocol + "\" is not available in this build");
+    s.stack = registry.default_name();
+    if (doc.contains("protocol") && c.string(doc["protocol"], "$.protocol", s.stack) && !registry.find(s.stack)) {
+      std::string list;
+      for (const std::string& n : registry.names()) list += (list.empty() ? "\"" : "\", \"") + n;
+      c.error("$.protocol", "unknown protocol \"" + s.stack + "\" (expected one of " + list + "\")");
       return;
     }
+    stack = registry.find(s.stack);
     if (!doc.contains("until")) c.error("$", "missing key \"until\" (how long to run, e.g. \"30s\")");
     else if (c.duration(doc["until"], "$.until", s.until) && (s.until <= 0 || s.until > 24 * 3600 * core::kSecond))
       c.error("$.until", "expected a duration between 1ns and 24h");
@@ -812,22 +719,28 @@ struct Parser {
     if (s.nodes.empty()) return;
     if (doc.contains("network")) network(doc["network"]);
     if (doc.contains("storage")) storage(doc["storage"]);
-    for (const char* proto : {"heartbeat", "raft"}) {
-      if (!doc.contains(proto)) continue;
-      if (s.protocol != proto) {
-        c.error(std::string("$.") + proto, std::string("settings for protocol ") + proto + ", but this scenario runs " + s.protocol);
-        continue;
-      }
-      s.protocol_config = doc[proto];
+    for (const std::string& sec : sections)
+      if (doc.contains(sec) && !stack->layer(sec))
+        c.error("$." + sec, "settings for protocol " + sec + ", but this scenario runs " + s.stack);
+    for (const LayerDef* l : stack->layers) {
+      static const json null;
+      const json& section = doc.contains(l->name()) ? doc[l->name()] : null;
+      s.settings[l->name()] = l->read(reader(section, "$." + l->name()), reader(doc["cluster"], "$.cluster"), s);
     }
-    validate_protocol_config(s, s.protocol_config, c.errors);
     if (doc.contains("workload")) {
-      s.workload = doc["workload"];
-      validate_workload(s, s.workload, c.errors);
+      const Reader w = reader(doc["workload"], "$.workload");
+      std::vector<std::string> names;
+      for (const WorkloadDef* d : stack->workloads) names.push_back(d->name());
+      if (names.empty()) {
+        w.error("the " + s.stack + " protocol has no client workload");
+      } else if (w.object(names)) {
+        for (const WorkloadDef* d : stack->workloads)
+          if (w.has(d->name())) s.workloads[d->name()] = d->read(w[d->name()], s);
+      }
     }
     if (doc.contains("faults")) {
       const json& fs = doc["faults"];
-      if (!fs.is_array()) c.error("$.faults", std::string("expected an array of faults, got ") + type_word(fs));
+      if (!fs.is_array()) c.error("$.faults", std::string("expected an array of faults, got ") + json_type_word(fs));
       else {
         for (size_t i = 0; i < fs.size(); ++i) fault(fs[i], "$.faults[" + std::to_string(i) + "]");
         for (size_t i = 1; i < s.faults.size(); ++i)
@@ -839,7 +752,7 @@ struct Parser {
     }
     if (doc.contains("expect")) {
       const json& es = doc["expect"];
-      if (!es.is_array()) c.error("$.expect", std::string("expected an array of expectations, got ") + type_word(es));
+      if (!es.is_array()) c.error("$.expect", std::string("expected an array of expectations, got ") + json_type_word(es));
       else
         for (size_t i = 0; i < es.size(); ++i) expectation(es[i], "$.expect[" + std::to_string(i) + "]");
     }
@@ -848,7 +761,7 @@ struct Parser {
 
 }  // namespace
 
-Scenario parse_scenario(const std::string& json_text, const std::string& origin) {
+Scenario parse_scenario(const std::string& json_text, const StackRegistry& stacks, const std::string& origin) {
   json doc;
   try {
     doc = json::parse(json_text);
@@ -870,18 +783,18 @@ Scenario parse_scenario(const std::string& json_text, const std::string& origin)
     throw ScenarioInvalid({{"$", origin + " is not valid JSON (line " + std::to_string(line) + ", column " +
                                      std::to_string(col) + "): " + what}});
   }
-  Parser p;
+  Parser p(stacks);
   p.document(doc);
   if (!p.c.errors.empty()) throw ScenarioInvalid(std::move(p.c.errors));
   return std::move(p.s);
 }
 
-Scenario load_scenario_file(const std::string& path) {
+Scenario load_scenario_file(const std::string& path, const StackRegistry& stacks) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ScenarioInvalid({{"$", "cannot read scenario file '" + path + "'"}});
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse_scenario(ss.str(), path);
+  return parse_scenario(ss.str(), stacks, path);
 }
 
 }  // namespace sim

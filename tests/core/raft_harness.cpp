@@ -147,8 +147,12 @@ std::string Cluster::take_output() {
 
 void Cluster::after_event() {
   std::vector<const core::raft::Node*> nodes;
-  for (auto& s : slots_) nodes.push_back(s->up ? s->node.get() : nullptr);
-  checker_.after_event(now_, event_seq_, nodes);
+  std::vector<NodeId> all;
+  for (auto& s : slots_) {
+    all.push_back(static_cast<NodeId>(nodes.size()));
+    nodes.push_back(s->up ? s->node.get() : nullptr);
+  }
+  checker_.after_records(now_, event_seq_, nodes, all);  // simple over fast: every node, every event
   for (NodeId i = 0; i < slots_.size(); ++i) {
     if (!slots_[i]->up) continue;
     for (const auto& c : slots_[i]->node->take_completions()) {

@@ -6,7 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "sim/run/protocols.hpp"
+#include "sim/layers/heartbeat.hpp"
+#include "sim/run/stacks.hpp"
 #include "sim/scenario/scenario.hpp"
 
 using core::kMicrosecond;
@@ -76,7 +77,7 @@ TEST_CASE("a minimal document is valid and gets the defaults", "[scenario]") {
   const Scenario s = parse(minimal());
   CHECK(s.name == "t");
   CHECK(s.description.empty());
-  CHECK(s.protocol == "heartbeat");
+  CHECK(s.stack == "heartbeat");
   CHECK(s.seed == 1);
   CHECK(s.until == 10 * kSecond);
   CHECK(s.datacenters == std::vector<std::string>{"dc1"});
@@ -91,8 +92,10 @@ TEST_CASE("a minimal document is valid and gets the defaults", "[scenario]") {
   CHECK(s.lan.bandwidth_bps == 0);
   CHECK(s.storage.sync_latency.is_zero());
   CHECK_FALSE(s.storage.lose_unsynced_on_crash);
-  CHECK(s.protocol_config.is_null());
-  CHECK(s.workload.is_null());
+  // The stack's one layer has its default settings; no workload.
+  REQUIRE(s.settings.count("heartbeat") == 1);
+  CHECK(s.layer_settings<sim::HeartbeatSettings>("heartbeat").config.interval_ns == 100 * kMillisecond);
+  CHECK(s.workloads.empty());
   CHECK(s.faults.empty());
   CHECK(s.expect.empty());
 }
@@ -100,14 +103,7 @@ TEST_CASE("a minimal document is valid and gets the defaults", "[scenario]") {
 TEST_CASE("the protocol defaults to raft", "[scenario]") {
   json doc = minimal();
   doc.erase("protocol");
-  if (sim::protocol_available("raft")) {
-    CHECK(parse(doc).protocol == "raft");
-  } else {
-    const auto errs = errors_of(doc);
-    REQUIRE(errs.size() == 1);
-    CHECK(errs[0].path == "$.protocol");
-    CHECK_THAT(errs[0].message, Catch::Contains("\"raft\" is not available"));
-  }
+  CHECK(parse(doc).stack == "raft");
 }
 
 TEST_CASE("top-level settings are read", "[scenario]") {
@@ -134,7 +130,10 @@ TEST_CASE("top-level settings are read", "[scenario]") {
   CHECK(s.lan.bandwidth_bps == 100000000u);
   CHECK(s.storage.sync_latency.a_ns == 2 * kMillisecond);
   CHECK(s.storage.lose_unsynced_on_crash);
-  CHECK(s.protocol_config == doc["heartbeat"]);
+  const auto& hb = s.layer_settings<sim::HeartbeatSettings>("heartbeat").config;
+  CHECK(hb.interval_ns == 50 * kMillisecond);
+  CHECK(hb.timeout_ns == 300 * kMillisecond);
+  CHECK(hb.message_bytes == 128);
 }
 
 TEST_CASE("bandwidth units", "[scenario]") {

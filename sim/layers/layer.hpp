@@ -1,0 +1,80 @@
+// The simulator side of one protocol layer (DESIGN.md, "Composition"): what
+// the layer contributes to a run once its settings are read (LayerDef, in
+// sim/scenario/stack_def.hpp, reads them and makes the Layer).
+//
+// A Layer builds its part of each host's node, answers its selectors
+// (leader), runs its fault actions, evaluates its properties, runs its
+// checkers and reports its metrics. It sees only the records of its own
+// protocol family, and the Stack wakes it after an event only when it saw
+// one (after_records, with the hosts that emitted them): a layer pays
+// nothing for events of other protocols.
+//
+// Ownership: the Stack owns its layers; a layer keeps a pointer to the
+// Simulation it was attached to, valid for the run.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/record.hpp"
+#include "core/types.hpp"
+#include "sim/check/violation.hpp"
+#include "sim/engine/simulation.hpp"
+
+namespace sim {
+
+struct Scenario;
+struct Expectation;
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+  virtual std::string name() const = 0;
+  // The protocol family whose records this layer sees.
+  virtual core::Family family() const = 0;
+
+  // --- building ---
+  // Called once, before any node is built.
+  virtual void attach(Simulation& sim, const Scenario& s) = 0;
+  // The node a host runs, when this layer is the one that makes nodes (the
+  // stack says which); nullptr when the host runs none of this protocol.
+  virtual std::unique_ptr<core::Node> make_node(core::NodeId /*id*/) { return nullptr; }
+  // Once every node has booted, before the run starts.
+  virtual void started() {}
+
+  // --- observation ---
+  virtual void on_record(core::Time now, core::NodeId node, const core::Record& r) = 0;
+  // After an event in which this layer saw records; `nodes` are the hosts
+  // that emitted them (sorted, no repeats).
+  virtual void after_records(core::Time /*now*/, const std::vector<core::NodeId>& /*nodes*/) {}
+  virtual void on_lifecycle(core::Time /*now*/, core::NodeId /*node*/, Lifecycle /*what*/) {}
+  // After the runner applied a fault; `cause` is "isolated" for network
+  // changes, "paused" or "crash".
+  virtual void after_fault(const char* /*cause*/) {}
+
+  // --- selectors and actions ---
+  // The running leader, when the layer has one.
+  virtual std::optional<core::NodeId> leader() const { return std::nullopt; }
+  // A fault action of LayerDef::actions(), with its resolved targets. Returns
+  // what happened, for the summary ("" when nothing needs saying).
+  virtual std::string action(const std::string& /*name*/, const std::vector<core::NodeId>& /*nodes*/) { return {}; }
+
+  // --- results ---
+  // A by-property of this layer at its deadline.
+  virtual bool holds(const Expectation& e, std::string& detail) = 0;
+  // The first violation of an always-property of this layer, if any.
+  virtual std::optional<Violation> violation(const std::string& property) const = 0;
+  virtual void finish() {}
+  // metrics[name()] in the run summary.
+  virtual nlohmann::json metrics() const = 0;
+  // A short readable report of metrics() for the human summary of `run`.
+  virtual void print_metrics(const nlohmann::json& metrics, std::ostream& out) const = 0;
+};
+
+}  // namespace sim

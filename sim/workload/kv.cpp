@@ -1,0 +1,159 @@
+#include "sim/workload/kv.hpp"
+
+#include <ostream>
+
+#include "sim/engine/stats.hpp"
+#include "sim/layers/layer.hpp"
+#include "sim/scenario/scenario.hpp"
+
+namespace sim {
+
+using nlohmann::json;
+
+// ---------------------------------------------------------------- settings
+
+json KvSettings::to_json() const {
+  json j = {{"rate_per_s", rate_per_s}, {"keys", keys}, {"put", put}, {"cas", cas}, {"start", format_duration(start)}};
+  if (stop != core::kNever) j["stop"] = format_duration(stop);
+  return j;
+}
+
+bool KvSettings::equals(const Settings& other) const {
+  const auto* o = dynamic_cast<const KvSettings*>(&other);
+  return o && o->rate_per_s == rate_per_s && o->keys == keys && o->start == start && o->stop == stop && o->put == put &&
+         o->cas == cas;
+}
+
+namespace {
+
+class KvDef final : public WorkloadDef {
+ public:
+  std::string name() const override { return "kv"; }
+
+  std::shared_ptr<const Settings> read(const Reader& r, const Scenario& /*s*/) const override {
+    auto out = std::make_shared<KvSettings>();
+    if (!r.object({"rate_per_s", "keys", "start", "stop", "put", "cas"})) return out;
+    if (r.require("rate_per_s", "operations per second, e.g. 100")) {
+      const Reader rate = r["rate_per_s"];
+      if (!rate.json().is_number() || !(rate.json().get<double>() > 0) || rate.json().get<double>() > 100000)
+        rate.error("expected a rate above 0 and at most 100000 operations per second");
+      else out->rate_per_s = rate.json().get<double>();
+    }
+    uint64_t keys = out->keys;
+    if (r.has("keys") && r["keys"].count(keys, 1, 1000000)) out->keys = static_cast<uint32_t>(keys);
+    if (r.has("start")) r["start"].duration(out->start);
+    if (r.has("stop")) r["stop"].duration(out->stop);
+    if (r.has("put")) r["put"].probability(out->put);
+    if (r.has("cas")) r["cas"].probability(out->cas);
+    if (out->put + out->cas > 1.0 + 1e-9) r.error("put + cas shares exceed 1 (the rest are gets)");
+    return out;
+  }
+
+  std::unique_ptr<Workload> make(const Scenario& s) const override {
+    return std::make_unique<KvWorkload>(static_cast<const KvSettings&>(*s.workloads.at("kv")));
+  }
+};
+
+}  // namespace
+
+const WorkloadDef& kv_workload_def() {
+  static const KvDef def;
+  return def;
+}
+
+// ---------------------------------------------------------------- run
+
+bool KvWorkload::connect(Layer& layer) {
+  auto* t = dynamic_cast<KvTarget*>(&layer);
+  if (t == nullptr) return false;
+  target_ = t;
+  target_->kv_attach(this);
+  return true;
+}
+
+void KvWorkload::start(Simulation& sim) {
+  sim_ = &sim;
+  rng_ = core::Rng(core::derive_seed(sim.seed(), core::kStreamWorkload, 0));
+  sim.schedule(cfg_.start, [this] { schedule_next(); });
+}
+
+// Poisson arrivals: exponential gaps with mean 1/rate.
+void KvWorkload::schedule_next() {
+  const double gap_ns = rng_.exponential(1e9 / cfg_.rate_per_s);
+  const core::Time at = sim_->now() + 1 + static_cast<core::Time>(gap_ns);
+  if (at >= cfg_.stop) return;
+  sim_->schedule(at, [this] {
+    submit_one();
+    schedule_next();
+  });
+}
+
+void KvWorkload::submit_one() {
+  // The client asks a random running server and follows its leader hint once.
+  std::vector<core::NodeId> up;
+  for (core::NodeId id : target_->kv_servers())
+    if (target_->kv_running(id)) up.push_back(id);
+  const uint64_t request = target_->kv_new_request();
+  ++submitted_;
+  if (up.empty()) {
+    ++rejected_;
+    return;
+  }
+  core::NodeId server = up[rng_.below(up.size())];
+  const core::NodeId hint = target_->kv_leader_hint(server);
+  if (hint != core::kNoNode && target_->kv_running(hint)) server = hint;
+  KvOp op;
+  op.key = "k" + std::to_string(rng_.below(cfg_.keys));
+  const double u = rng_.unit();
+  if (u < cfg_.put) {
+    op.kind = KvOp::Kind::kPut;
+    op.value = "v" + std::to_string(request);
+  } else if (u < cfg_.put + cfg_.cas) {
+    op.kind = KvOp::Kind::kCas;
+    op.expected = "v" + std::to_string(request - 1);
+    op.value = "v" + std::to_string(request);
+  }
+  // Pending before the submit: a target may complete at once.
+  pending_[request] = {sim_->now(), server};
+  if (!target_->kv_submit(server, request, op)) {
+    pending_.erase(request);
+    ++rejected_;
+  }
+}
+
+bool KvWorkload::done(uint64_t request, bool ok) {
+  auto it = pending_.find(request);
+  if (it == pending_.end()) return false;
+  if (ok) {
+    ++acknowledged_;
+    latency_ns_.push_back(sim_->now() - it->second.submitted);
+  } else {
+    ++failed_;
+  }
+  pending_.erase(it);
+  return true;
+}
+
+void KvWorkload::server_lost(core::NodeId server) {
+  for (auto it = pending_.begin(); it != pending_.end();)  // outcome unknown: the server is gone
+    it = it->second.server == server ? pending_.erase(it) : std::next(it);
+}
+
+json KvWorkload::metrics() const {
+  return {{"commit_latency", quantiles_ns(latency_ns_)},
+          {"client",
+           {{"submitted", submitted_},
+            {"acknowledged", acknowledged_},
+            {"rejected", rejected_},
+            {"failed", failed_},
+            {"unknown", submitted_ - acknowledged_ - rejected_ - failed_}}}};
+}
+
+void KvWorkload::print_metrics(const json& m, std::ostream& out) const {
+  const json& c = m["client"];
+  out << "kv         " << c["submitted"] << " submitted: " << c["acknowledged"] << " acknowledged, " << c["rejected"]
+      << " rejected, " << c["failed"] << " failed, " << c["unknown"] << " unknown\n";
+  out << "           commit latency " << describe_quantiles(m["commit_latency"]) << "\n";
+}
+
+}  // namespace sim

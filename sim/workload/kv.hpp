@@ -1,0 +1,100 @@
+// The KV client workload: Poisson arrivals of puts, compare-and-sets and gets
+// over a small key space, each sent to a random running server and
+// redirected once to the leader it names (as Consul's RPC layer forwards to
+// the leader). Outcomes: acknowledged (with the commit latency), failed (the
+// server said so), rejected at once, or unknown (the server crashed, or the
+// run ended first).
+//
+// "$.workload.kv": {"rate_per_s": R, "keys": K, "start": D, "stop": D,
+//                   "put": P, "cas": C}
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/random.hpp"
+#include "sim/scenario/stack_def.hpp"
+#include "sim/workload/workload.hpp"
+
+namespace sim {
+
+struct KvSettings final : Settings {
+  double rate_per_s = 0;
+  uint32_t keys = 16;
+  core::Time start = 0;
+  core::Time stop = core::kNever;
+  double put = 0.5;  // share of puts; cas of compare-and-sets; the rest are gets
+  double cas = 0.0;
+
+  nlohmann::json to_json() const override;
+  bool equals(const Settings& other) const override;
+};
+
+const WorkloadDef& kv_workload_def();
+
+// One operation of the workload.
+struct KvOp {
+  enum class Kind : uint8_t { kPut, kCas, kGet };
+  Kind kind = Kind::kGet;
+  std::string key;
+  std::string value;     // put, cas: the new value
+  std::string expected;  // cas
+};
+
+// What serves the workload: a layer whose servers take KV operations. The
+// target reports outcomes back through KvWorkload::done().
+class KvTarget {
+ public:
+  virtual ~KvTarget() = default;
+  // The servers a client may ask, in id order.
+  virtual const std::vector<core::NodeId>& kv_servers() const = 0;
+  // True when `server` can take a request now (up and not paused).
+  virtual bool kv_running(core::NodeId server) const = 0;
+  // The leader `server` knows (kNoNode when none).
+  virtual core::NodeId kv_leader_hint(core::NodeId server) const = 0;
+  // A fresh request id (the target numbers its own requests too).
+  virtual uint64_t kv_new_request() = 0;
+  // Submits; false when `server` rejects it at once.
+  virtual bool kv_submit(core::NodeId server, uint64_t request, const KvOp& op) = 0;
+  // The workload to report outcomes to (KvWorkload::done, server_lost).
+  virtual void kv_attach(class KvWorkload* workload) = 0;
+};
+
+class KvWorkload final : public Workload {
+ public:
+  explicit KvWorkload(const KvSettings& settings) : cfg_(settings) {}
+  std::string name() const override { return "kv"; }
+  bool connect(Layer& layer) override;
+  void start(Simulation& sim) override;
+  nlohmann::json metrics() const override;
+  void print_metrics(const nlohmann::json& metrics, std::ostream& out) const override;
+
+  // Called by the target: request `request` ended (ok: applied and
+  // acknowledged; else definitely failed). Returns whether it was one of
+  // this workload's pending requests.
+  bool done(uint64_t request, bool ok);
+  // Called by the target: `server` crashed; what was pending there is unknown.
+  void server_lost(core::NodeId server);
+  uint64_t acknowledged() const { return acknowledged_; }
+
+ private:
+  struct Pending {
+    core::Time submitted = 0;
+    core::NodeId server = 0;
+  };
+  void schedule_next();
+  void submit_one();
+
+  KvSettings cfg_;
+  KvTarget* target_ = nullptr;
+  Simulation* sim_ = nullptr;
+  core::Rng rng_;
+  std::map<uint64_t, Pending> pending_;
+  uint64_t submitted_ = 0, rejected_ = 0, acknowledged_ = 0, failed_ = 0;
+  std::vector<core::Duration> latency_ns_;
+};
+
+}  // namespace sim
