@@ -105,6 +105,45 @@ void Network::heal() {
   any_block_ = false;
 }
 
+void Network::shape(PartitionShape shape, const std::vector<core::NodeId>& all) {
+  const size_t n = all.size();
+  heal();
+  switch (shape) {
+    case PartitionShape::kRandomHalves: {
+      // Jepsen partition-random-halves: the first floor(n/2) against the rest.
+      std::vector<core::NodeId> a(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n / 2));
+      std::vector<core::NodeId> b(all.begin() + static_cast<std::ptrdiff_t>(n / 2), all.end());
+      partition({a, b});
+      break;
+    }
+    case PartitionShape::kMajoritiesRing: {
+      // Jepsen partition-majorities-ring: with the hosts in a ring, each hears
+      // only the majority window centred on itself, so every host sees a
+      // majority but no two see the same one. Blocks are on the receiving
+      // side, as Jepsen's grudge is.
+      const size_t m = n / 2 + 1;
+      const size_t left = (m - 1) / 2;
+      for (size_t i = 0; i < n; ++i) {
+        std::vector<bool> in(n, false);
+        for (size_t k = 0; k < m; ++k) in[(i + n - left + k) % n] = true;
+        for (size_t j = 0; j < n; ++j)
+          if (!in[j]) block(all[j], all[i]);
+      }
+      break;
+    }
+    case PartitionShape::kBridge: {
+      // Jepsen bridge: two halves that cannot talk, and one host that talks to both.
+      const size_t half = (n - 1) / 2;
+      for (size_t i = 0; i < half; ++i)
+        for (size_t j = half + 1; j < n; ++j) {
+          block(all[i], all[j]);
+          block(all[j], all[i]);
+        }
+      break;
+    }
+  }
+}
+
 void Network::refresh_fast_path() {
   access_ideal_.resize(host_count());
   for (Link& l : links_) l.ideal = l.params.ideal();

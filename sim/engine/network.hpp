@@ -78,6 +78,13 @@ struct LinkParams {
   bool ideal() const { return simple() && latency.a_ns == 0; }
 };
 
+// Jepsen's partition nemeses (jepsen.nemesis), over hosts in a given order.
+enum class PartitionShape : uint8_t {
+  kRandomHalves = 1,    // the first floor(n/2) against the rest
+  kMajoritiesRing = 2,  // each host hears only the majority window centred on itself
+  kBridge = 3,          // two halves that cannot talk, and one host that talks to both
+};
+
 enum class DropReason : uint8_t {
   kNone = 0,
   kPartition = 1,    // a partition rule or one-way block
@@ -125,6 +132,9 @@ class Network {
   void partition(const std::vector<std::vector<core::NodeId>>& groups);
   void block(core::NodeId from, core::NodeId to);
   void heal();  // clears groups and blocks
+  // Heals, then cuts the hosts in `order` (a shuffle, so that the shape
+  // falls on random hosts) into `shape`.
+  void shape(PartitionShape shape, const std::vector<core::NodeId>& order);
   bool partitioned() const { return !group_.empty() || any_block_; }
   // Sets a host's access link as configured (restore_host returns to it);
   // used for the NIC bandwidth of `network.bandwidth`.

@@ -211,35 +211,10 @@ void Runner::apply_fault(const Fault& f) {
       for (size_t i = 0; i + 1 < all.size(); ++i)  // Fisher-Yates with the fault stream
         std::swap(all[i], all[i + static_cast<size_t>(fault_rng_.below(all.size() - i))]);
       resolved = all;
-      const size_t n = all.size();
-      net.heal();
-      if (f.shape == "random_halves") {
-        // Jepsen partition-random-halves: the first floor(n/2) against the rest.
-        std::vector<core::NodeId> a(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n / 2));
-        std::vector<core::NodeId> b(all.begin() + static_cast<std::ptrdiff_t>(n / 2), all.end());
-        net.partition({a, b});
-      } else if (f.shape == "majorities_ring") {
-        // Jepsen partition-majorities-ring: with the nodes in a shuffled ring,
-        // each node hears only the majority window centred on itself, so every
-        // node sees a majority but no two see the same one. Blocks are on the
-        // receiving side, as Jepsen's grudge is.
-        const size_t m = n / 2 + 1;
-        const size_t left = (m - 1) / 2;
-        for (size_t i = 0; i < n; ++i) {
-          std::vector<bool> in(n, false);
-          for (size_t k = 0; k < m; ++k) in[(i + n - left + k) % n] = true;
-          for (size_t j = 0; j < n; ++j)
-            if (!in[j]) net.block(all[j], all[i]);
-        }
-      } else if (f.shape == "bridge") {
-        // Jepsen bridge: two halves that cannot talk, and one node that talks to both.
-        const size_t half = (n - 1) / 2;
-        for (size_t i = 0; i < half; ++i)
-          for (size_t j = half + 1; j < n; ++j) {
-            net.block(all[i], all[j]);
-            net.block(all[j], all[i]);
-          }
-      }
+      net.shape(f.shape == "random_halves"     ? PartitionShape::kRandomHalves
+                : f.shape == "majorities_ring" ? PartitionShape::kMajoritiesRing
+                                               : PartitionShape::kBridge,
+                all);
       break;
     }
     case Fault::Kind::kBlock: {

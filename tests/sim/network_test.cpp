@@ -693,3 +693,39 @@ TEST_CASE("distribution: format_duration picks the largest exact unit", "[distri
   CHECK(sim::format_duration(-3 * kMicrosecond) == "-3us");
   CHECK(Distribution::uniform(kMillisecond, 5 * kMillisecond).describe() == "uniform(1ms, 5ms)");
 }
+
+TEST_CASE("network: Jepsen's partition shapes over a given host order", "[network][partition]") {
+  Network net;
+  net.add_lan("lan", LinkParams{});
+  for (core::NodeId i = 0; i < 5; ++i) net.add_host(i, 0);
+  const std::vector<core::NodeId> order = {3, 0, 4, 1, 2};
+  auto hears = [&](core::NodeId from, core::NodeId to) { return !net.blocked(from, to); };
+
+  net.shape(sim::PartitionShape::kRandomHalves, order);  // {3, 0} | {4, 1, 2}
+  CHECK(hears(3, 0));
+  CHECK(hears(4, 2));
+  CHECK_FALSE(hears(0, 4));
+  CHECK_FALSE(hears(1, 3));
+
+  net.shape(sim::PartitionShape::kBridge, order);  // {3, 0} | 4 | {1, 2}: 4 hears everyone
+  for (core::NodeId n : {3u, 0u, 1u, 2u}) {
+    CHECK(hears(4, n));
+    CHECK(hears(n, 4));
+  }
+  CHECK_FALSE(hears(3, 1));
+  CHECK_FALSE(hears(2, 0));
+  CHECK(hears(1, 2));
+
+  net.shape(sim::PartitionShape::kMajoritiesRing, order);
+  // Each host hears exactly the majority window (3 of 5) centred on itself.
+  for (size_t i = 0; i < order.size(); ++i) {
+    size_t heard = 0;
+    for (size_t j = 0; j < order.size(); ++j) heard += hears(order[j], order[i]) ? 1 : 0;
+    CHECK(heard == 3);
+    CHECK(hears(order[(i + 1) % 5], order[i]));
+    CHECK(hears(order[(i + 4) % 5], order[i]));
+    CHECK_FALSE(hears(order[(i + 2) % 5], order[i]));
+  }
+  net.heal();
+  CHECK(hears(0, 1));
+}
