@@ -515,7 +515,15 @@ bool Simulation::step() {
       std::function<void()> action = std::move(controls_[e.a]);
       controls_[e.a] = nullptr;
       control_free_.push_back(e.a);
-      action();
+      try {
+        action();
+      } catch (const core::InvariantViolation& ex) {
+        // A fault, a workload request or a check called into protocol code,
+        // or a simulator check of its own failed.
+        throw InvariantFailure(std::string("in a control action: ") + ex.what() + " (at t=" + format_duration(now_) +
+                               ", event " + std::to_string(events_processed_) + ", trace position " +
+                               std::to_string(hash_.events()) + ", seed " + std::to_string(seed_) + ")");
+      }
       break;
     }
   }

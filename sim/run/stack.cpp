@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ostream>
 
+#include "core/check.hpp"
 #include "sim/check/conservation.hpp"
 
 namespace sim {
@@ -37,7 +38,7 @@ void Stack::start(Simulation& sim) {
   for (auto& w : workloads_) {
     bool connected = false;
     for (Slot& l : layers_) connected = connected || w->connect(*l.layer);
-    if (!connected) throw SimulationError("workload \"" + w->name() + "\" has no layer to serve it in stack " + def_.name);
+    CORE_CHECK(connected, "workload \"" + w->name() + "\" has no layer to serve it in stack " + def_.name);
     w->start(sim);
   }
 }
@@ -53,7 +54,8 @@ std::string Stack::action(const std::string& name, const std::vector<core::NodeI
     const auto actions = def_.layers[i]->actions();
     if (std::find(actions.begin(), actions.end(), name) != actions.end()) return layers_[i].layer->action(name, nodes);
   }
-  return "no layer of stack " + def_.name + " has action " + name;  // validation prevents it
+  CORE_CHECK(false, "no layer of stack " + def_.name + " has action " + name);  // validation prevents it
+  return {};
 }
 
 void Stack::after_fault(const char* cause) {

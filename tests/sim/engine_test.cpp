@@ -763,3 +763,18 @@ TEST_CASE("engine: per-type message counts keep every protocol family apart", "[
   CHECK(types[1].sent == 1);
   CHECK(types[1].delivered == 1);
 }
+
+TEST_CASE("engine: an invariant violation in a control action stops the run with its context", "[engine]") {
+  std::vector<Hooks> hooks(1);
+  auto s = hook_sim(hooks, constant_lan(kMillisecond));
+  s->start_all();
+  s->schedule(7 * kMillisecond, [] { CORE_CHECK(1 + 1 == 3, "test: arithmetic"); });
+  std::string what;
+  try {
+    s->run_until(kSecond);
+  } catch (const sim::InvariantFailure& e) {
+    what = e.what();
+  }
+  CHECK_THAT(what, Catch::Contains("in a control action: test: arithmetic") && Catch::Contains("at t=7ms") &&
+                       Catch::Contains("seed 1"));
+}
