@@ -14,8 +14,8 @@ using nlohmann::json;
 // ---------------------------------------------------------------- settings
 
 json HeartbeatSettings::to_json() const {
-  return {{"interval", format_duration(config.interval_ns)},
-          {"timeout", format_duration(config.timeout_ns)},
+  return {{"interval", write_duration(config.interval_ns)},
+          {"timeout", write_duration(config.timeout_ns)},
           {"message_bytes", config.message_bytes}};
 }
 

@@ -19,22 +19,23 @@ using nlohmann::json;
 json RaftSettings::to_json() const {
   const core::raft::Config& c = config;
   json j = {{"raft_multiplier", multiplier},
-            {"heartbeat_timeout", format_duration(c.heartbeat_timeout)},
-            {"election_timeout", format_duration(c.election_timeout)},
-            {"leader_lease_timeout", format_duration(c.leader_lease_timeout)},
-            {"commit_timeout", format_duration(c.commit_timeout)},
+            {"heartbeat_timeout", write_duration(c.heartbeat_timeout)},
+            {"election_timeout", write_duration(c.election_timeout)},
+            {"leader_lease_timeout", write_duration(c.leader_lease_timeout)},
+            {"commit_timeout", write_duration(c.commit_timeout)},
             {"max_append_entries", c.max_append_entries},
             {"trailing_logs", c.trailing_logs},
-            {"snapshot_interval", format_duration(c.snapshot_interval)},
+            {"snapshot_interval", write_duration(c.snapshot_interval)},
             {"snapshot_threshold", c.snapshot_threshold},
             {"pre_vote", c.pre_vote},
             {"check_quorum", c.check_quorum},
             {"leader_stickiness", c.leader_stickiness},
             {"timer_mode", c.timer_mode == core::raft::TimerMode::kPaper ? "paper" : "hashicorp"},
-            {"rpc_timeout", format_duration(c.rpc_timeout)},
+            {"rpc_timeout", write_duration(c.rpc_timeout)},
             {"max_inflight", c.max_inflight}};
-  if (c.election_timeout_max > 0) j["election_timeout_max"] = format_duration(c.election_timeout_max);
+  if (c.election_timeout_max > 0) j["election_timeout_max"] = write_duration(c.election_timeout_max);
   if (c.unsafe_skip_vote_log_check) j["unsafe_skip_vote_log_check"] = true;
+  if (!initial_voter_names.empty()) j["initial_voters"] = initial_voter_names;
   return j;
 }
 
@@ -109,7 +110,10 @@ class RaftDef final : public LayerDef {
       for (core::NodeId id : ids) server_names.push_back(s.nodes[id].name);
       std::vector<uint32_t> picked;
       if (r["initial_voters"].name_list(picked, server_names, "server")) {
-        for (uint32_t i : picked) out->initial_voters.push_back(ids[i]);
+        for (uint32_t i : picked) {
+          out->initial_voters.push_back(ids[i]);
+          out->initial_voter_names.push_back(server_names[i]);
+        }
         std::sort(out->initial_voters.begin(), out->initial_voters.end());
       }
     }

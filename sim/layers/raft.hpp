@@ -25,6 +25,7 @@ struct RaftSettings final : Settings {
   int multiplier = 5;  // Consul's performance.raft_multiplier: scales the defaults of three timeouts
   core::raft::Config config = core::raft::Config::consul(5);
   std::vector<core::NodeId> initial_voters;  // empty = every server
+  std::vector<std::string> initial_voter_names;  // the same servers, as written (for the writer)
 
   nlohmann::json to_json() const override;
   bool equals(const Settings& other) const override;

@@ -129,9 +129,13 @@ bool Reader::integer(int64_t& out, int64_t lo, int64_t hi) const {
 }
 
 bool Reader::count(uint64_t& out, uint64_t lo, uint64_t hi) const {
+  // Without an upper bound, "0 to 18446744073709551615" would be noise.
+  const bool unbounded = lo == 0 && hi == UINT64_MAX;
   const std::string range = "expected " + std::to_string(lo) + " to " + std::to_string(hi);
   if (!v_->is_number_unsigned() && !(v_->is_number_integer() && v_->get<int64_t>() >= 0)) {
-    if (v_->is_number_integer()) error("value " + v_->dump() + " is out of range (" + range + ")");
+    if (unbounded)
+      error("expected a non-negative integer, got " + (v_->is_number() ? v_->dump() : std::string(json_type_word(*v_))));
+    else if (v_->is_number_integer()) error("value " + v_->dump() + " is out of range (" + range + ")");
     else error(std::string("expected an integer, got ") + json_type_word(*v_));
     return false;
   }
@@ -183,8 +187,8 @@ bool Reader::duration(core::Duration& out, Sign sign) const {
   if (negative) s = s.substr(1);
   core::Duration d = 0;
   if (!parse_duration(s, d)) {
-    error("malformed duration \"" + v_->get<std::string>() +
-          "\" (expected a number and a unit: ns, us, ms, s, m or h, e.g. \"150ms\")");
+    error("malformed duration \"" + v_->get<std::string>() + "\" (expected a number and a unit: ns, us, ms, s, m or h, e.g. " +
+          (sign == Sign::kSigned ? "\"150ms\" or \"-300ms\")" : "\"150ms\")"));
     return false;
   }
   if (negative && sign != Sign::kSigned) {
@@ -285,8 +289,18 @@ std::string format_bandwidth(uint64_t bps) {
   return std::to_string(bps) + "bps";
 }
 
+std::string write_duration(core::Duration d) {
+  const std::string text = format_duration(d);
+  const bool negative = d < 0;
+  core::Duration back = 0;
+  if (parse_duration(negative ? text.substr(1) : text, back) && (negative ? -back : back) == d) return text;
+  // Whole nanoseconds are always exact (INT64_MIN has no positive twin; it
+  // is not a duration the reader produces).
+  return std::to_string(d) + "ns";
+}
+
 json write_distribution(const Distribution& d) {
-  const auto dur = [](core::Duration v) { return format_duration(v); };
+  const auto dur = [](core::Duration v) { return write_duration(v); };
   switch (d.kind) {
     case Distribution::Kind::kConstant: return dur(d.a_ns);
     case Distribution::Kind::kUniform: return {{"uniform", {dur(d.a_ns), dur(d.b_ns)}}};

@@ -72,12 +72,15 @@ class Reader {
   bool boolean(bool& out) const;
   // An integer in [lo, hi].
   bool integer(int64_t& out, int64_t lo, int64_t hi) const;
+  // A non-negative integer in [lo, hi]; with hi = UINT64_MAX and lo = 0 the
+  // errors say "expected a non-negative integer, got -1".
   bool count(uint64_t& out, uint64_t lo, uint64_t hi) const;
   // Any JSON number in [lo, hi].
   bool number(double& out, double lo, double hi) const;
   bool probability(double& out) const;
   enum class Sign : uint8_t { kNonNegative, kPositive, kSigned };
-  // A duration string: a number and a unit, "150ms", "2s".
+  // A duration string: a number and a unit, "150ms", "2s"; with kSigned also
+  // a leading "-" ("-300ms"), which elsewhere is reported as negative.
   bool duration(core::Duration& out, Sign sign = Sign::kNonNegative) const;
   // A latency distribution: a duration or {"uniform": [...]}, ...
   bool distribution(Distribution& out) const;
@@ -101,6 +104,10 @@ bool parse_distribution(const nlohmann::json& j, Distribution& out, std::string&
 
 // Bandwidth text as the reader accepts it back: "1Gbps", "2500Kbps", "7bps".
 std::string format_bandwidth(uint64_t bps);
+// A duration as text the reader accepts back exactly: format_duration's form
+// ("150ms", "1500us", "-300ms") when that is exact, else whole nanoseconds
+// ("1000001ns"), since format_duration rounds to three decimals.
+std::string write_duration(core::Duration d);
 // A distribution as JSON the reader accepts back (parse(write(d)) == d).
 nlohmann::json write_distribution(const Distribution& d);
 

@@ -61,6 +61,8 @@ struct Target {
   std::string text;                 // as written, for messages and the trace
   bool operator==(const Target&) const = default;
 };
+// The selector a target of this kind is written as ("leader"); "" for kNames.
+const char* selector_name(Target::Kind kind);
 
 struct Fault {
   // Explicit values: kind + 1 is folded into the trace hash of every fault,

@@ -13,8 +13,8 @@ using nlohmann::json;
 // ---------------------------------------------------------------- settings
 
 json KvSettings::to_json() const {
-  json j = {{"rate_per_s", rate_per_s}, {"keys", keys}, {"put", put}, {"cas", cas}, {"start", format_duration(start)}};
-  if (stop != core::kNever) j["stop"] = format_duration(stop);
+  json j = {{"rate_per_s", rate_per_s}, {"keys", keys}, {"put", put}, {"cas", cas}, {"start", write_duration(start)}};
+  if (stop != core::kNever) j["stop"] = write_duration(stop);
   return j;
 }
 

@@ -400,6 +400,115 @@ TEST_CASE("faults parse into their kinds and targets", "[scenario][faults]") {
   CHECK(f[12].target.kind == Target::Kind::kMinority);
 }
 
+TEST_CASE("fault descriptions are the text traces and summaries show", "[scenario][faults]") {
+  // The description is part of every fault's trace line: these strings are
+  // frozen.
+  json doc = minimal();
+  doc["protocol"] = "raft";
+  doc["cluster"] = {{"servers", 3}};
+  doc["faults"] = json::array({
+      {{"at", "1s"}, {"crash", "leader"}},
+      {{"at", "2s"}, {"restart", "all_crashed"}},
+      {{"at", "3s"}, {"pause", json::array({"s2", "s3"})}},
+      {{"at", "4s"}, {"resume", "s2"}},
+      {{"at", "4s"}, {"resume", "s3"}},
+      {{"at", "5s"}, {"partition", {{"groups", json::array({json::array({"s1"}), json::array({"s2", "s3"})})}}}},
+      {{"at", "6s"}, {"heal", "all"}},
+      {{"at", "7s"}, {"partition", {{"shape", "random_halves"}}}},
+      {{"at", "7s"}, {"isolate", "followers"}},
+      {{"at", "8s"}, {"block", {{"from", "s1"}, {"to", json::array({"s2", "s3"})}}}},
+      {{"at", "9s"}, {"degrade", {{"nodes", "s2"}, {"loss", 0.5}}}},
+      {{"at", "9s"}, {"restore", "s2"}},
+      {{"at", "9s"}, {"clock", {{"nodes", "s1"}, {"drift_ppm", 200}}}},
+      {{"at", "9s"}, {"clock", {{"nodes", "s2"}, {"drift_ppm", -0.5}}}},
+      {{"at", "9s"}, {"clock", {{"nodes", "s3"}, {"jump", "-1.5s"}}}},
+      {{"at", "10s"}, {"add_voter", "s2"}},
+      {{"at", "10s"}, {"transfer_leadership", "random_follower"}},
+  });
+  std::vector<std::string> got;
+  for (const Fault& f : parse(doc).faults) got.push_back(f.description);
+  CHECK(got == std::vector<std::string>{"crash leader",
+                                        "restart all_crashed",
+                                        "pause [\"s2\",\"s3\"]",
+                                        "resume s2",
+                                        "resume s3",
+                                        "partition [[\"s1\"],[\"s2\",\"s3\"]]",
+                                        "heal all",
+                                        "partition random_halves",
+                                        "isolate followers",
+                                        "block s1 -> [\"s2\",\"s3\"]",
+                                        "degrade s2",
+                                        "restore s2",
+                                        "clock s1 drift 200ppm",
+                                        "clock s2 drift -0.5ppm",
+                                        "clock s3 jump -1.5s",
+                                        "add_voter s2",
+                                        "transfer_leadership random_follower"});
+
+  json dcs = minimal();
+  dcs["cluster"] = {{"datacenters", json::array({{{"name", "east"}, {"servers", 1}}, {{"name", "west"}, {"servers", 1}}})}};
+  dcs["faults"] = json::array({{{"at", "1s"}, {"degrade", {{"wan", json::array({"east", "west"})}, {"loss", 0.1}}}},
+                               {{"at", "2s"}, {"restore", {{"wan", json::array({"west", "east"})}}}}});
+  const Scenario s = parse(dcs);
+  CHECK(s.faults[0].description == "degrade wan [\"east\",\"west\"]");
+  CHECK(s.faults[1].description == "restore wan [\"west\",\"east\"]");
+}
+
+TEST_CASE("notes and the cluster's written form are kept for the writer", "[scenario]") {
+  json doc = minimal();
+  doc["faults"] = json::array({{{"at", "1s"}, {"crash", "s1"}, {"note", "the disk fails"}}, {{"at", "2s"}, {"restart", "s1"}}});
+  Scenario s = parse(doc);
+  CHECK(s.faults[0].note == "the disk fails");
+  CHECK(s.faults[1].note.empty());
+  CHECK_FALSE(s.per_datacenter);
+  CHECK(s.dc_counts == std::vector<std::pair<uint64_t, uint64_t>>{{3, 0}});
+  doc["cluster"] = {{"datacenters", json::array({{{"name", "a"}, {"servers", 2}, {"clients", 1}}, {{"name", "b"}, {"clients", 2}}})}};
+  doc["faults"] = json::array();
+  s = parse(doc);
+  CHECK(s.per_datacenter);
+  CHECK(s.dc_counts == std::vector<std::pair<uint64_t, uint64_t>>{{2, 1}, {0, 2}});
+}
+
+TEST_CASE("error wordings of the document's generic parts", "[scenario][errors]") {
+  auto only = [](const json& doc) {
+    const auto errs = errors_of(doc);
+    INFO(doc.dump());
+    REQUIRE(errs.size() == 1);
+    return errs[0];
+  };
+  json doc = minimal();
+  doc["seed"] = -1;
+  CHECK(only(doc).str() == "$.seed: expected a non-negative integer, got -1");
+  doc["seed"] = 1.5;
+  CHECK(only(doc).str() == "$.seed: expected a non-negative integer, got 1.5");
+  doc["seed"] = "7";
+  CHECK(only(doc).str() == "$.seed: expected a non-negative integer, got a string");
+  doc = minimal();
+  doc["until"] = "25h";
+  CHECK(only(doc).str() == "$.until: expected a duration between 1ns and 24h, got \"25h\"");
+  doc["until"] = "0s";
+  CHECK(only(doc).str() == "$.until: duration \"0s\" must be more than 0 (e.g. \"150ms\")");
+  doc["until"] = "-1s";
+  CHECK(only(doc).str() == "$.until: negative duration \"-1s\" is not allowed here (expected more than 0, e.g. \"150ms\")");
+  doc = minimal();
+  doc["faults"] = json::array({{{"at", "1s"}, {"clock", {{"nodes", "s1"}, {"jump", "5 s"}}}}});
+  CHECK(only(doc).str() ==
+        "$.faults[0].clock.jump: malformed duration \"5 s\" (expected a number and a unit: ns, us, ms, s, m or h, "
+        "e.g. \"150ms\" or \"-300ms\")");
+  doc["faults"] = json::array({{{"at", "1s"}, {"partition", {{"shape", "ring"}}}}});
+  CHECK(only(doc).str() ==
+        "$.faults[0].partition.shape: expected one of \"random_halves\", \"majorities_ring\", \"bridge\", got \"ring\"");
+  // A fault's keys: the stack's own actions are listed with the common ones.
+  doc["protocol"] = "raft";
+  doc["faults"] = json::array({{{"at", "1s"}, {"crash", "s1"}, {"node", "s1"}}});
+  CHECK_THAT(only(doc).message,
+             Catch::Contains("one action: crash, restart, pause, resume, partition, isolate, block, heal, degrade, "
+                             "restore, clock, add_voter, add_nonvoter, demote_voter, remove_server, transfer_leadership)"));
+  doc["faults"] = json::array({{{"at", "1s"}, {"degrade", {{"nodes", "s1"}, {"jitter", "1ms"}}}}});
+  CHECK(only(doc).str() ==
+        "$.faults[0].degrade.jitter: unknown key (expected one of: latency, loss, duplicate, reorder, bandwidth, nodes)");
+}
+
 TEST_CASE("WAN faults start from the configured WAN link", "[scenario][faults]") {
   json doc = minimal();
   doc["cluster"] = {{"datacenters", json::array({{{"name", "a"}, {"servers", 1}}, {{"name", "b"}, {"servers", 1}}})}};
@@ -533,8 +642,7 @@ TEST_CASE("the scenario library validates", "[scenario][library]") {
   const std::filesystem::path dir = std::filesystem::path(CLUSTERSIM_SOURCE_DIR) / "scenarios";
   std::vector<std::filesystem::path> files;
   for (const auto& entry : std::filesystem::directory_iterator(dir))
-    if (entry.path().extension() == ".json" && entry.path().filename().string().rfind("hb-", 0) == 0)
-      files.push_back(entry.path());
+    if (entry.path().extension() == ".json") files.push_back(entry.path());
   REQUIRE_FALSE(files.empty());
   for (const auto& file : files) {
     INFO(file.string());
