@@ -185,6 +185,12 @@ void Simulation::reschedule_timers(core::NodeId id) {
 
 // ---------------------------------------------------------------- messages
 
+TraceLine Simulation::message_line(std::string_view ev, const core::Message& m) const {
+  TraceLine line(now_, ev);
+  line.str("from", hosts_[m.from].name).str("to", hosts_[m.to].name).str("type", core::message_type_name(m.type)).port(m.port);
+  return line;
+}
+
 void Simulation::drop(uint32_t slot, DropReason reason) {
   const core::Message& m = pool_[slot].msg;
   ++stats_.dropped;
@@ -192,11 +198,7 @@ void Simulation::drop(uint32_t slot, DropReason reason) {
   hash_.fold(TraceCode::kDrop, now_, (uint64_t{m.from} << 32) | m.to, m.type | port_bits(m.port, 16),
              static_cast<uint64_t>(reason));
   if (writer_) {
-    write_line(TraceLine(now_, "drop")
-                   .str("from", hosts_[m.from].name)
-                   .str("to", hosts_[m.to].name)
-                   .str("type", core::message_type_name(m.type))
-                   .port(m.port)
+    write_line(message_line("drop", m)
                    .str("reason", drop_reason_name(reason))
                    .done());
   }
@@ -273,11 +275,7 @@ void Simulation::settle(uint32_t slot, const Transit& tr, bool copy) {
     const uint64_t when = static_cast<uint64_t>(tr.duplicate_arrive) | (waits ? uint64_t{1} << 63 : 0);
     hash_.fold(TraceCode::kDuplicate, now_, (uint64_t{m.from} << 32) | m.to, m.type | port_bits(m.port, 16), when);
     if (writer_) {
-      write_line(TraceLine(now_, "duplicate")
-                     .str("from", hosts_[m.from].name)
-                     .str("to", hosts_[m.to].name)
-                     .str("type", core::message_type_name(m.type))
-                     .port(m.port)
+      write_line(message_line("duplicate", m)
                      .num(waits ? "queued_at" : "arrive", tr.duplicate_arrive)
                      .done());
     }
@@ -332,11 +330,7 @@ void Simulation::deliver(const Event& e) {
   ++type_stats(m.type).delivered;
   hash_.fold(TraceCode::kDeliver, now_, (uint64_t{m.from} << 32) | m.to, m.type | port_bits(m.port, 16), m.size_bytes);
   if (writer_) {
-    write_line(TraceLine(now_, "deliver")
-                   .str("from", hosts_[m.from].name)
-                   .str("to", h.name)
-                   .str("type", core::message_type_name(m.type))
-                   .port(m.port)
+    write_line(message_line("deliver", m)
                    .num("size", m.size_bytes)
                    .done());
   }

@@ -280,6 +280,8 @@ class Simulation {
   void reschedule_timers(core::NodeId id);
   void drop(uint32_t slot, DropReason reason);
   void write_line(const std::string& s);
+  // A trace line for an event of message m: its time, ev, from, to, type, port.
+  TraceLine message_line(std::string_view ev, const core::Message& m) const;
 
   // HostEnv entry points.
   void env_send(Host& h, core::Port port, core::Message&& m);
