@@ -4,7 +4,8 @@
 // bodies are alternatives of `body`.
 //
 // Type codes are unique across protocols: the high byte names the protocol
-// family (core::Family: 0x01 heartbeat, 0x02 raft), the low byte the message.
+// family (core::Family: 0x01 heartbeat, 0x02 raft, 0x03 memberlist;
+// serf travels inside memberlist packets), the low byte the message.
 // The simulator uses the code for trace records and per-type metrics and
 // never looks inside the body.
 #pragma once
@@ -14,6 +15,7 @@
 #include <variant>
 
 #include "core/hb/messages.hpp"
+#include "core/memberlist/wire.hpp"
 #include "core/raft/messages.hpp"
 #include "core/types.hpp"
 
@@ -27,8 +29,12 @@ struct Message {
   NodeId to = kNoNode;
   uint16_t type = 0;
   Port port = Port::kHost;  // filled in by the host on send: the sender's port, also the receiver's
+  // A stream message (memberlist's TCP: push/pull, the fallback ping): never
+  // lost to link loss nor duplicated, still delayed, and still cut by
+  // partitions and crashes.
+  bool stream = false;
   uint32_t size_bytes = 0;
-  std::variant<std::monostate, hb::Msg, std::shared_ptr<const raft::Msg>> body;
+  std::variant<std::monostate, hb::Msg, std::shared_ptr<const raft::Msg>, std::shared_ptr<const memberlist::Packet>> body;
 };
 
 // "hb.beat", "raft.append_entries", ...; "unknown" for an unknown code.

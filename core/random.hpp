@@ -29,6 +29,7 @@ enum StreamPurpose : uint64_t {
   kStreamFault = 3,       // fault selectors and shapes
   kStreamStorage = 4,     // a node's fsync latency draws
   kStreamWorkload = 5,    // client workload generators
+  kStreamSlow = 6,        // a slow host's processing-delay draws ("slow" fault)
 };
 
 // xoshiro256** 1.0 (Blackman & Vigna), seeded through splitmix64.

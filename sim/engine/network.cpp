@@ -243,10 +243,12 @@ bool Network::reachable(core::NodeId from, core::NodeId to) {
 }
 
 bool Network::cross(const LinkParams& p, core::Time& t, bool& dup, core::Rng& rng) {
-  if (p.loss > 0.0 && rng.chance(p.loss)) return false;
+  // A stream retransmits what the link loses and delivers it once; its
+  // latency and reordering delay are drawn as for any message.
+  if (p.loss > 0.0 && !stream_ && rng.chance(p.loss)) return false;
   t += p.latency.sample(rng);
   if (p.reorder > 0.0 && rng.chance(p.reorder)) t += p.reorder_delay.sample(rng);
-  if (p.duplicate > 0.0 && rng.chance(p.duplicate)) dup = true;
+  if (p.duplicate > 0.0 && !stream_ && rng.chance(p.duplicate)) dup = true;
   return true;
 }
 

@@ -181,12 +181,16 @@ class Network {
   // been duplicated already. Pass the sender's stream, as for transmit().
   // Callers resume walks in (time, scheduling) order, as events run.
   Transit resume(core::NodeId to, uint32_t size_bytes, uint32_t hop, bool may_duplicate, core::Time now, core::Rng& rng);
+  // Whether the next transmit/resume walks a stream message (core::Message::
+  // stream): no loss and no duplication draws on its way.
+  void set_stream(bool stream) { stream_ = stream; }
   bool reachable(core::NodeId from, core::NodeId to);
   // Hop codes fit in 30 bits (the simulation packs two flags beside them).
   static constexpr uint32_t kMaxLinks = 1u << 29;
 
  private:
   static constexpr uint32_t kNone = UINT32_MAX;
+  bool stream_ = false;
   struct Lan {
     std::string name;
     LinkParams params;
@@ -242,7 +246,7 @@ class Network {
   void refresh_fast_path();
   uint32_t vertex_count() const { return host_count() + lan_count(); }
   // Applies one element's loss/latency/reorder/dup to a transit.
-  static bool cross(const LinkParams& p, core::Time& t, bool& dup, core::Rng& rng);
+  bool cross(const LinkParams& p, core::Time& t, bool& dup, core::Rng& rng);
 
   std::vector<Lan> lans_;
   std::vector<uint32_t> host_lan_;

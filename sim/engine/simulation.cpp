@@ -13,6 +13,19 @@ namespace {
 // nothing, so a host without ports hashes exactly as before ports existed.
 uint64_t port_bits(core::Port p, int shift) { return static_cast<uint64_t>(p) << shift; }
 
+// kDeliver's b: bit 0 marks a duplicate's copy (0 or 1 for every arrival).
+// Higher bits exist only on a slow host's events: kBacklogged is the handling
+// of a backlogged message coming due, kAdmitted one that left the backlog and
+// was then held by a pause; both carry the receiver's incarnation (mod 2^29)
+// from bit 3 up, so the handling of a process that crashed is dropped.
+constexpr uint32_t kBacklogged = 2;
+constexpr uint32_t kAdmitted = 4;
+constexpr int kIncarnationShift = 3;
+uint32_t incarnation_bits(uint32_t incarnation) { return incarnation << kIncarnationShift; }
+// Bit 63 of a delivery's type word marks the extra record of a message that
+// joined a slow host's backlog (a type and port never reach it).
+constexpr uint64_t kBacklogRecord = uint64_t{1} << 63;
+
 }  // namespace
 
 // ---------------------------------------------------------------- HostEnv
@@ -71,6 +84,7 @@ core::NodeId Simulation::add_node(std::string name, uint32_t lan, NodeFactory fa
   h.ports[0].rng = core::Rng(core::derive_seed(seed_, core::kStreamNode, id));
   h.link_rng = core::Rng(core::derive_seed(seed_, core::kStreamLink, id));
   h.storage_rng = core::Rng(core::derive_seed(seed_, core::kStreamStorage, id));
+  h.slow_rng = core::Rng(core::derive_seed(seed_, core::kStreamSlow, id));
   hosts_.push_back(std::move(h));
   return id;
 }
@@ -134,6 +148,10 @@ void Simulation::crash(core::NodeId id) {
   h.pending_syncs.clear();
   h.disk_done_at = 0;
   for (PortState& ps : h.ports) ps.sync_done_at = 0;
+  // The slow backlog dies with the process: its queued handlings carry the old
+  // incarnation and are dropped when they come due. Slowness itself stays.
+  h.backlog = 0;
+  h.busy_until = 0;
   for (Observer* o : observers_) o->on_lifecycle(now_, id, Lifecycle::kCrash);
 }
 
@@ -162,6 +180,14 @@ void Simulation::resume(core::NodeId id) {
   h.held.clear();
   for (Observer* o : observers_) o->on_lifecycle(now_, id, Lifecycle::kResume);
 }
+
+void Simulation::slow(core::NodeId id, const Distribution& delay) {
+  Host& h = hosts_[id];
+  h.slow = true;
+  h.slow_delay = delay;
+}
+
+void Simulation::unslow(core::NodeId id) { hosts_[id].slow = false; }
 
 void Simulation::set_clock_drift(core::NodeId id, int64_t drift_ppb) {
   hosts_[id].clock.set_drift(drift_ppb, now_);
@@ -239,6 +265,7 @@ void Simulation::transmit(uint32_t slot) {
     queue_.push(at, EventKind::kDeliver, slot, 0);
     return;
   }
+  network_.set_stream(m.stream);
   const Transit tr = network_.transmit_general(m.from, m.to, m.size_bytes, now_, hosts_[m.from].link_rng);
   if (tr.drop == DropReason::kNone && tr.hop == Transit::kNoHop && !tr.duplicated) {
     queue_.push(tr.arrive, EventKind::kDeliver, slot, 0);
@@ -289,6 +316,7 @@ void Simulation::settle(uint32_t slot, const Transit& tr, bool copy) {
 void Simulation::hop(const Event& e) {
   const core::Message& m = pool_[e.a].msg;
   const bool copy = (e.b & 1) != 0, may_duplicate = (e.b & 2) == 0;
+  network_.set_stream(m.stream);
   const Transit tr = network_.resume(m.to, m.size_bytes, e.b >> 2, may_duplicate, now_, hosts_[m.from].link_rng);
   settle(e.a, tr, copy);
 }
@@ -311,20 +339,61 @@ void Simulation::hold(Host& h, const Event& e) {
   h.held.push_back(e);
 }
 
+void Simulation::enqueue_backlog(Host& h, const Event& e) {
+  const core::Message& m = pool_[e.a].msg;
+  const core::Duration d = h.slow ? h.slow_delay.sample(h.slow_rng) : 0;
+  const core::Time at = std::max(now_, h.busy_until) + d;
+  h.busy_until = at;
+  ++h.backlog;
+  // Folded only on a slow host (or one draining its backlog), so every run
+  // without the slow fault hashes as before.
+  hash_.fold(TraceCode::kDeliver, now_, (uint64_t{m.from} << 32) | m.to,
+             m.type | port_bits(m.port, 16) | kBacklogRecord, static_cast<uint64_t>(at));
+  if (writer_) {
+    write_line(message_line("backlog", m)
+                   .num("handle_at", at)
+                   .done());
+  }
+  queue_.push(at, EventKind::kDeliver, e.a, (e.b & 1) | kBacklogged | incarnation_bits(h.incarnation));
+}
+
+bool Simulation::leave_backlog(Host& h, const Event& e) {
+  if (!h.up || (e.b >> kIncarnationShift) != (incarnation_bits(h.incarnation) >> kIncarnationShift)) {
+    drop(e.a, DropReason::kNodeDown);  // the process it arrived at crashed
+    return false;
+  }
+  if ((e.b & kBacklogged) != 0) --h.backlog;
+  return true;
+}
+
 void Simulation::deliver(const Event& e) {
   const core::Message& m = pool_[e.a].msg;
   Host& h = hosts_[m.to];
-  if (network_.blocked(m.from, m.to)) {
-    drop(e.a, DropReason::kPartition);
-    return;
-  }
-  if (!h.up) {
-    drop(e.a, DropReason::kNodeDown);
-    return;
-  }
-  if (h.paused) {
-    hold(h, e);
-    return;
+  if (e.b > 1) [[unlikely]] {
+    // A slow host's handling: the message arrived earlier (partitions no
+    // longer drop it) and waited in the backlog.
+    if (!leave_backlog(h, e)) return;
+    if (h.paused) {
+      hold(h, Event{e.time, e.seq_kind, e.a, (e.b & ~kBacklogged) | kAdmitted});
+      return;
+    }
+  } else {
+    if (network_.blocked(m.from, m.to)) {
+      drop(e.a, DropReason::kPartition);
+      return;
+    }
+    if (!h.up) {
+      drop(e.a, DropReason::kNodeDown);
+      return;
+    }
+    if (h.slow || h.backlog != 0) [[unlikely]] {
+      enqueue_backlog(h, e);
+      return;
+    }
+    if (h.paused) {
+      hold(h, e);
+      return;
+    }
   }
   ++stats_.delivered;
   ++type_stats(m.type).delivered;

@@ -34,6 +34,21 @@
 // StorageParams say so); restart -> a fresh node object started on the old
 // storage; pause -> timers and inbound messages are held in order until
 // resume, when they run at once (the clock keeps running meanwhile).
+//
+// Slow hosts (the "slow" fault; Lifeguard's slow members): while a host is
+// slow, each message that arrives at it (its partition and crash checks
+// passed) joins a FIFO backlog and is handled at
+//   handled_at = max(arrival, busy_until) + a draw of the host's delay,
+// busy_until = handled_at: one thread that falls behind when messages come
+// faster than it handles them. The draws come from the host's own stream
+// (kStreamSlow), so no other stream moves. Timers are not delayed (the clock
+// and the timer path run normally). After unslow, arrivals get no draw, but
+// while a backlog is left they still queue behind it (handled_at =
+// max(arrival, busy_until)), so nothing overtakes it. A backlogged message
+// has arrived: partitions no longer drop it; a crash does (DropReason
+// kNodeDown, when its handling comes, as for a message in flight to a crashed
+// host), also if the host restarted meanwhile; a pause holds it when its
+// handling comes. Slowness is the host's: it outlives crash and restart.
 #pragma once
 
 #include <cstdint>
@@ -133,6 +148,16 @@ class Simulation {
   void restart(core::NodeId id);
   void pause(core::NodeId id);
   void resume(core::NodeId id);
+  // Makes the host slow from now on: each message arriving at it is handled
+  // after the ones before it plus a draw of `delay` (see the top of this file);
+  // a later slow() replaces the distribution.
+  void slow(core::NodeId id, const Distribution& delay);
+  // Messages arriving from now on get no processing delay (a backlog left
+  // keeps its times, and later arrivals still wait behind it).
+  void unslow(core::NodeId id);
+  bool is_slow(core::NodeId id) const { return hosts_[id].slow; }
+  // Messages waiting in the host's slow backlog.
+  uint32_t slow_backlog(core::NodeId id) const { return hosts_[id].backlog; }
   void set_clock_drift(core::NodeId id, int64_t drift_ppb);
   void jump_clock(core::NodeId id, core::Duration by);
   bool is_up(core::NodeId id) const { return hosts_[id].up; }
@@ -228,6 +253,12 @@ class Simulation {
     core::Time disk_done_at = 0;             // the last queued sync completes then
     std::vector<PendingSync> pending_syncs;  // the disk's queue, in completion order
     std::vector<Event> held;  // events waiting while paused, in arrival order
+    // The slow fault (see the top of this file).
+    bool slow = false;
+    Distribution slow_delay;
+    core::Rng slow_rng;           // processing-delay draws (kStreamSlow)
+    core::Time busy_until = 0;    // when the last backlogged message is handled
+    uint32_t backlog = 0;         // backlogged messages of this incarnation not yet handled
   };
   using PoolSlot = MessagePool::Slot;
   struct TimerSlot {
@@ -272,6 +303,12 @@ class Simulation {
   void queue_leg(uint32_t slot, core::Time at, uint32_t hop, bool copy, bool may_duplicate);
   void hop(const Event& e);
   void deliver(const Event& e);
+  // A message arriving at a slow host (or one with a backlog): queues its
+  // handling at max(now, busy_until) + draw.
+  void enqueue_backlog(Host& h, const Event& e);
+  // The handling time of a backlogged message came: false (and the message
+  // dropped) when the process it arrived at is gone.
+  bool leave_backlog(Host& h, const Event& e);
   void fire_timer(const Event& e);
   void depart(const Event& e);
   void sync_done(const Event& e);

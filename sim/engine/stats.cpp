@@ -28,8 +28,10 @@ namespace {
 std::string short_duration(int64_t ns) {
   const double v = static_cast<double>(ns);
   char buf[32];
-  if (ns >= 1000000000) std::snprintf(buf, sizeof buf, "%.3gs", v / 1e9);
-  else if (ns >= 1000000) std::snprintf(buf, sizeof buf, "%.3gms", v / 1e6);
+  // The unit is chosen after rounding to three digits: 999.9996 ms is "1s",
+  // not "1e+03ms".
+  if (ns >= 999500000) std::snprintf(buf, sizeof buf, "%.3gs", v / 1e9);
+  else if (ns >= 999500) std::snprintf(buf, sizeof buf, "%.3gms", v / 1e6);
   else if (ns >= 1000) std::snprintf(buf, sizeof buf, "%.3gus", v / 1e3);
   else std::snprintf(buf, sizeof buf, "%lldns", static_cast<long long>(ns));
   return buf;

@@ -240,6 +240,12 @@ void Runner::apply_fault(const Fault& f) {
     case Fault::Kind::kClockJump:
       for (core::NodeId n : nodes) s.jump_clock(n, f.jump);
       break;
+    case Fault::Kind::kSlow:
+      for (core::NodeId n : nodes) s.slow(n, f.delay);
+      break;
+    case Fault::Kind::kUnslow:
+      for (core::NodeId n : nodes) s.unslow(n);
+      break;
     case Fault::Kind::kAction:
       outcome = stack_->action(f.action, nodes);
       break;

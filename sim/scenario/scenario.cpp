@@ -284,6 +284,14 @@ struct Parser {
     return ok;
   }
 
+  // slow: TARGET, with the fault's "delay" (read by fault() into f.delay).
+  bool slow(const Reader& v, const std::string& action, Fault& f) {
+    const bool ok = target(v, f.target);
+    f.description = action + " " + f.target.text + " delay " +
+                    (f.delay.is_constant() ? format_duration(f.delay.a_ns) : f.delay.describe());
+    return ok;
+  }
+
   // A protocol action of the stack (raft's add_voter, ...): ACTION: TARGET.
   bool protocol_action(const Reader& v, const std::string& action, Fault& f) {
     f.action = action;
@@ -457,6 +465,8 @@ struct Parser {
         {"degrade", Fault::Kind::kDegradeNodes, &Parser::degrade},
         {"restore", Fault::Kind::kRestoreNodes, &Parser::restore},
         {"clock", Fault::Kind::kClockDrift, &Parser::clock},
+        {"slow", Fault::Kind::kSlow, &Parser::slow},
+        {"unslow", Fault::Kind::kUnslow, &Parser::on_target},
     };
     for (const std::string& a : stack->actions()) out.push_back({a, Fault::Kind::kAction, &Parser::protocol_action});
     return out;
@@ -476,13 +486,14 @@ struct Parser {
     std::vector<const FaultAction*> found;
     for (auto it = r.json().begin(); it != r.json().end(); ++it) {
       const std::string& k = it.key();
-      if (k == "at" || k == "note" || k == "lose_unsynced") continue;
+      if (k == "at" || k == "note" || k == "lose_unsynced" || k == "delay") continue;
       const FaultAction* a = nullptr;
       for (const FaultAction& candidate : actions)
         if (candidate.name == k) a = &candidate;
       if (a) found.push_back(a);
       else
-        r[k].error("unknown key (a fault has \"at\", an optional \"note\", \"lose_unsynced\" for a crash, and one action: " +
+        r[k].error("unknown key (a fault has \"at\", an optional \"note\", \"lose_unsynced\" for a crash, \"delay\" for a "
+                   "slow, and one action: " +
                    join(names) + ")");
     }
     if (r.require("at", "when the fault fires, e.g. \"10s\"")) r["at"].duration(f.at);
@@ -501,13 +512,27 @@ struct Parser {
       if (action.name != "crash") lose.error("only a crash can lose unsynced writes");
       else if (lose.boolean(b)) f.lose_unsynced = b;
     }
+    bool delay_ok = true;
+    if (r.has("delay")) {
+      const Reader delay = r["delay"];
+      if (action.name != "slow") {
+        delay.error("only a slow fault takes a delay (the processing delay of each message it receives)");
+        delay_ok = false;
+      } else {
+        delay_ok = delay.distribution(f.delay);
+      }
+    } else if (action.name == "slow") {
+      delay_ok = r.require("delay", "the processing delay of each message, e.g. \"20ms\" or {\"uniform\": [\"10ms\", \"50ms\"]}");
+    }
     f.kind = action.kind;
-    if ((this->*action.parse)(r[action.name], action.name, f)) s.faults.push_back(std::move(f));
+    // The action is parsed even when the delay is wrong, so that both are reported.
+    if ((this->*action.parse)(r[action.name], action.name, f) && delay_ok) s.faults.push_back(std::move(f));
   }
 
   // Static consistency of faults on named nodes: a crash of a node that is
   // already down, a restart of one that is up, a resume without a pause, two
-  // faults on one node at the same instant. Selectors are resolved at run
+  // lifecycle faults on one node at the same instant, an unslow of a node
+  // that is not slow. Selectors are resolved at run
   // time and are not checked here (a selector that matches nothing is a no-op
   // recorded in the trace); after a lifecycle fault with a selector, the
   // state of every node it could have touched is unknown until a named crash
@@ -516,6 +541,18 @@ struct Parser {
     enum State { kUp, kDown, kPaused, kUnknown };
     std::map<core::NodeId, State> state;
     std::map<std::pair<core::Time, core::NodeId>, std::string> at_instant;
+    // Slowness: named nodes are known to be slow or not; after a selector,
+    // every node it could touch may be either.
+    enum Slowness { kFast, kSlowed, kMaybe };
+    std::map<core::NodeId, Slowness> slowness;
+    // Whether a selector of this kind can pick node n.
+    const auto touchable = [&](Target::Kind k, core::NodeId n) {
+      using K = Target::Kind;
+      const bool servers = k != K::kRandomClient && k != K::kAllClients;
+      const bool clients = k == K::kRandomClient || k == K::kAllClients || k == K::kRandomNode || k == K::kAll ||
+                           k == K::kAllCrashed || k == K::kAllPaused;
+      return s.nodes[n].server ? servers : clients;
+    };
     bool partitioned = false;
     for (const Fault& f : s.faults) {
       if (f.at > s.until && s.until > 0)
@@ -527,17 +564,27 @@ struct Parser {
         if (!partitioned) at(f.path).error("heal without an earlier partition, isolate or block: nothing to heal");
         partitioned = false;
       }
+      if (f.kind == Fault::Kind::kSlow || f.kind == Fault::Kind::kUnslow) {
+        const bool slow = f.kind == Fault::Kind::kSlow;
+        if (f.target.kind != Target::Kind::kNames) {
+          for (core::NodeId n = 0; n < s.nodes.size(); ++n)
+            if (touchable(f.target.kind, n)) slowness[n] = kMaybe;
+          continue;
+        }
+        for (core::NodeId n : f.target.nodes) {
+          Slowness& st = slowness.emplace(n, kFast).first->second;
+          if (!slow && st == kFast)
+            at(f.path).error("\"" + s.nodes[n].name + "\" is not slow at " + format_duration(f.at) + ": nothing to unslow");
+          st = slow ? kSlowed : kFast;
+        }
+        continue;
+      }
       const bool lifecycle = f.kind == Fault::Kind::kCrash || f.kind == Fault::Kind::kRestart ||
                              f.kind == Fault::Kind::kPause || f.kind == Fault::Kind::kResume;
       if (!lifecycle) continue;
       if (f.target.kind != Target::Kind::kNames) {
-        using K = Target::Kind;
-        const K k = f.target.kind;
-        const bool servers = k != K::kRandomClient && k != K::kAllClients;
-        const bool clients = k == K::kRandomClient || k == K::kAllClients || k == K::kRandomNode || k == K::kAll ||
-                             k == K::kAllCrashed || k == K::kAllPaused;
         for (core::NodeId n = 0; n < s.nodes.size(); ++n)
-          if (s.nodes[n].server ? servers : clients) state[n] = kUnknown;
+          if (touchable(f.target.kind, n)) state[n] = kUnknown;
         continue;
       }
       for (core::NodeId n : f.target.nodes) {

@@ -84,12 +84,14 @@ struct Fault {
     kClockDrift = 13,
     kClockJump = 14,
     kAction = 15,  // a protocol action (e.g. raft add_voter), named in `action`
+    kSlow = 16,    // a slow member: message handling delayed by `delay`
+    kUnslow = 17,
   };
   Kind kind = Kind::kCrash;
   core::Time at = 0;
   std::string path;         // JSON path of the fault, for reports
   std::string description;  // one line, e.g. "crash leader"
-  Target target;            // crash/restart/pause/resume/isolate/degrade/restore/clock; block "from"
+  Target target;            // crash/restart/pause/resume/isolate/degrade/restore/clock/slow/unslow; block "from"
   Target target2;           // block "to"
   std::vector<std::vector<core::NodeId>> groups;  // kPartitionGroups
   std::string shape;                              // kPartitionShape
@@ -97,6 +99,7 @@ struct Fault {
   uint32_t wan_a = 0, wan_b = 0;                  // kDegradeWan / kRestoreWan (LAN indices)
   int64_t drift_ppb = 0;                          // kClockDrift
   core::Duration jump = 0;                        // kClockJump
+  Distribution delay;                             // kSlow: the processing delay of each message
   std::optional<bool> lose_unsynced;              // kCrash override
   std::string action;                             // kAction
   std::string note;                               // the optional "note", kept for the writer

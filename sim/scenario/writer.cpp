@@ -127,6 +127,11 @@ json fault_json(const Scenario& s, const Fault& f) {
     case K::kRestoreWan: j["restore"] = {{"wan", wan()}}; break;
     case K::kClockDrift: j["clock"] = {{"nodes", target_json(s, f.target)}, {"drift_ppm", drift_json(f)}}; break;
     case K::kClockJump: j["clock"] = {{"nodes", target_json(s, f.target)}, {"jump", jump_text(f)}}; break;
+    case K::kSlow:
+      j["slow"] = target_json(s, f.target);
+      j["delay"] = write_distribution(f.delay);
+      break;
+    case K::kUnslow: j["unslow"] = target_json(s, f.target); break;
   }
   if (!f.note.empty()) j["note"] = f.note;
   if (f.lose_unsynced) j["lose_unsynced"] = *f.lose_unsynced;

@@ -424,6 +424,9 @@ TEST_CASE("fault descriptions are the text traces and summaries show", "[scenari
       {{"at", "9s"}, {"clock", {{"nodes", "s3"}, {"jump", "-1.5s"}}}},
       {{"at", "10s"}, {"add_voter", "s2"}},
       {{"at", "10s"}, {"transfer_leadership", "random_follower"}},
+      {{"at", "10s"}, {"slow", "s3"}, {"delay", {{"uniform", json::array({"1ms", "5ms"})}}}},
+      {{"at", "10s"}, {"slow", "s2"}, {"delay", "1500us"}},
+      {{"at", "10s"}, {"unslow", "s3"}},
   });
   std::vector<std::string> got;
   for (const Fault& f : parse(doc).faults) got.push_back(f.description);
@@ -443,7 +446,10 @@ TEST_CASE("fault descriptions are the text traces and summaries show", "[scenari
                                         "clock s2 drift -0.5ppm",
                                         "clock s3 jump -1.5s",
                                         "add_voter s2",
-                                        "transfer_leadership random_follower"});
+                                        "transfer_leadership random_follower",
+                                        "slow s3 delay uniform(1ms, 5ms)",
+                                        "slow s2 delay 1500us",
+                                        "unslow s3"});
 
   json dcs = minimal();
   dcs["cluster"] = {{"datacenters", json::array({{{"name", "east"}, {"servers", 1}}, {{"name", "west"}, {"servers", 1}}})}};
@@ -502,8 +508,9 @@ TEST_CASE("error wordings of the document's generic parts", "[scenario][errors]"
   doc["protocol"] = "raft";
   doc["faults"] = json::array({{{"at", "1s"}, {"crash", "s1"}, {"node", "s1"}}});
   CHECK_THAT(only(doc).message,
-             Catch::Contains("one action: crash, restart, pause, resume, partition, isolate, block, heal, degrade, "
-                             "restore, clock, add_voter, add_nonvoter, demote_voter, remove_server, transfer_leadership)"));
+             Catch::Contains("\"delay\" for a slow, and one action: crash, restart, pause, resume, partition, isolate, "
+                             "block, heal, degrade, restore, clock, slow, unslow, add_voter, add_nonvoter, demote_voter, "
+                             "remove_server, transfer_leadership)"));
   doc["faults"] = json::array({{{"at", "1s"}, {"degrade", {{"nodes", "s1"}, {"jitter", "1ms"}}}}});
   CHECK(only(doc).str() ==
         "$.faults[0].degrade.jitter: unknown key (expected one of: latency, loss, duplicate, reorder, bandwidth, nodes)");

@@ -133,7 +133,11 @@ json everything() {
       { "at": "20s", "add_voter": "west-s2" },
       { "at": "21s", "transfer_leadership": "random_follower" },
       { "at": "22s", "crash": "majority", "lose_unsynced": true },
-      { "at": "23s", "restart": "all_crashed" }
+      { "at": "23s", "restart": "all_crashed" },
+      { "at": "24s", "slow": ["east-s2", "west-s1"], "delay": { "uniform": ["10ms", "50.000001ms"] }, "note": "GC pressure" },
+      { "at": "24.5s", "slow": "leader", "delay": "20ms" },
+      { "at": "24.75s", "slow": "east-s3", "delay": { "pareto": { "min": "1ms", "alpha": 1.2, "cap": "1s" } } },
+      { "at": "25s", "unslow": "all" }
     ],
     "expect": [
       { "always": "raft_safety" },
@@ -157,7 +161,7 @@ TEST_CASE("every regression scenario round-trips through the writer", "[writer][
 
 TEST_CASE("a document with every form round-trips", "[writer]") {
   const Scenario s = parse(everything());
-  REQUIRE(s.faults.size() == 28);
+  REQUIRE(s.faults.size() == 32);
   CHECK(s.per_datacenter);
   CHECK(s.dc_counts == std::vector<std::pair<uint64_t, uint64_t>>{{3, 0}, {2, 0}});
   CHECK(s.faults[0].note == "why it matters");
@@ -170,6 +174,11 @@ TEST_CASE("a document with every form round-trips", "[writer]") {
   CHECK(back.faults[18].description == "clock east-s1 drift 200.0ppm");
   CHECK(back.faults[19].description == "clock random_server jump -0.3s");
   CHECK(back.faults[8].description == "block [\"east-s1\"] -> followers");
+  CHECK(back.faults[28].kind == Fault::Kind::kSlow);
+  CHECK(back.faults[28].delay == sim::Distribution::uniform(10 * kMillisecond, 50 * kMillisecond + 1));
+  CHECK(back.faults[28].note == "GC pressure");
+  CHECK(back.faults[29].description == "slow leader delay 20ms");
+  CHECK(back.faults[31].kind == Fault::Kind::kUnslow);
 }
 
 TEST_CASE("the written document is a fixed point", "[writer]") {
