@@ -1,11 +1,14 @@
 #include "core/message.hpp"
 
+#include "core/memberlist/messages.hpp"
+
 namespace core {
 
 const char* message_type_name(uint16_t type) {
   switch (type >> 8) {
     case 0x01: return hb::type_name(type);
     case 0x02: return raft::type_name(type);
+    case 0x03: return memberlist::type_name(type);
     default: return "unknown";
   }
 }

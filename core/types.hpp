@@ -44,6 +44,8 @@ const char* port_name(Port p);
 enum Family : uint8_t {
   kFamilyHeartbeat = 0x01,
   kFamilyRaft = 0x02,
+  kFamilyMemberlist = 0x03,
+  kFamilySerf = 0x04,
 };
 inline constexpr uint8_t family_of(uint16_t code) { return static_cast<uint8_t>(code >> 8); }
 
