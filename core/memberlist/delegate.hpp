@@ -30,6 +30,10 @@ class Delegate {
   // GetBroadcasts: user messages to piggyback, each costing `overhead` +
   // its Item's bytes, within `limit` bytes. Items are of type kUser.
   virtual std::vector<ItemPtr> get_broadcasts(Env& env, uint32_t overhead, uint32_t limit) = 0;
+  // Whether get_broadcasts could return anything (its queues are not all
+  // empty). Not memberlist's: it lets the gossip ticker skip a round with
+  // nothing to send without drawing targets.
+  virtual bool has_broadcasts() const { return true; }
   // LocalState: the delegate's state for a push/pull (nullptr: none).
   virtual std::shared_ptr<const UserMsg> local_state(Env& env, bool join) = 0;
   // MergeRemoteState: the remote side's LocalState from a push/pull.

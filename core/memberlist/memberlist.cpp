@@ -80,9 +80,12 @@ void Memberlist::start(Env& env, const std::vector<NodeId>& known) {
     const Duration stagger = static_cast<Duration>(env.rng().below(static_cast<uint64_t>(config_.push_pull_interval)));
     env.set_timer(stagger + push_pull_scale(config_.push_pull_interval, num_nodes()), timer(kPushPullTick));
   }
-  if (config_.gossip_interval > 0 && config_.gossip_nodes > 0)
-    env.set_timer(static_cast<Duration>(env.rng().below(static_cast<uint64_t>(config_.gossip_interval))),
-                  timer(kGossipTick));
+  if (config_.gossip_interval > 0 && config_.gossip_nodes > 0) {
+    const Duration stagger = static_cast<Duration>(env.rng().below(static_cast<uint64_t>(config_.gossip_interval)));
+    gossip_phase_ = env.now() + stagger;
+    gossip_armed_ = true;
+    env.set_timer(stagger, timer(kGossipTick));
+  }
   check_invariants();
 }
 
@@ -225,8 +228,12 @@ void Memberlist::on_timer(Env& env, uint64_t what) {
     case kProbeTimeout: probe_timeout(env, payload); break;
     case kProbeDeadline: probe_deadline(env, payload); break;
     case kGossipTick:
-      env.set_timer(config_.gossip_interval, timer(kGossipTick));
+      gossip_armed_ = false;
       gossip(env);
+      // The ticker sleeps while there is nothing to gossip and wakes at its
+      // next tick once something is queued (wake_gossip): the ticks that
+      // would have found nothing are not simulated.
+      if (!broadcasts_.empty() || (d_.delegate && d_.delegate->has_broadcasts())) arm_gossip(env);
       break;
     case kPushPullTick:
       // pushPullTrigger re-evaluates the scaled interval every cycle.
@@ -338,13 +345,16 @@ void Memberlist::probe_node(Env& env, NodeId target) {
   // The direct ack is awaited for ProbeTimeout, not scaled by awareness
   // (memberlist: waiting longer does not help UDP through); the scaled
   // interval bounds the indirect and stream attempts.
-  env.set_timer(config_.probe_timeout, timer(kProbeTimeout, seq));
-  env.set_timer(interval, timer(kProbeDeadline, seq));
+  probe_.interval = interval;
+  probe_.timeout_timer = env.set_timer(config_.probe_timeout, timer(kProbeTimeout, seq));
 }
 
 void Memberlist::probe_timeout(Env& env, uint32_t seq) {
   if (!probe_.active || probe_.seq != seq || probe_.acked) return;
   probe_.indirect = true;
+  // The scaled interval from the ping's send bounds what follows (the ack
+  // handler's timeout); armed only now, as most probes end before.
+  probe_.deadline_timer = env.set_timer(probe_.sent + probe_.interval - env.now(), timer(kProbeDeadline, seq));
   const NodeId target = probe_.target;
   const std::vector<NodeId> peers = random_nodes(env, config_.indirect_checks, kFilterIndirect, target);
   for (NodeId peer : peers) {
@@ -397,6 +407,9 @@ void Memberlist::probe_deadline(Env& env, uint32_t seq) {
 }
 
 void Memberlist::probe_done(Env& env) {
+  // The probe's timers would find nothing to do.
+  env.cancel_timer(probe_.timeout_timer);
+  env.cancel_timer(probe_.deadline_timer);
   probe_.active = false;
   if (probe_tick_pending_) {
     probe_tick_pending_ = false;
@@ -461,7 +474,23 @@ void Memberlist::reset_nodes(Env& env) {
 
 // ---------------------------------------------------------------- gossip
 
+void Memberlist::arm_gossip(Env& env) {
+  if (gossip_armed_ || !running_ || config_.gossip_interval <= 0 || config_.gossip_nodes == 0) return;
+  // The next tick of the ticker's phase, strictly after now.
+  const Duration since = env.now() - gossip_phase_;
+  const Duration k = since < 0 ? 0 : since / config_.gossip_interval + 1;
+  const Time next = gossip_phase_ + k * config_.gossip_interval;
+  gossip_armed_ = true;
+  env.set_timer(next - env.now(), timer(kGossipTick));
+}
+
+void Memberlist::wake_gossip(Env& env) { arm_gossip(env); }
+
 void Memberlist::gossip(Env& env) {
+  // Deviation: memberlist draws its targets first and then finds nothing to
+  // send; skipping the draw when every queue is empty changes only which
+  // random numbers later draws get.
+  if (broadcasts_.empty() && !(d_.delegate && d_.delegate->has_broadcasts())) return;
   const std::vector<NodeId> targets = random_nodes(env, config_.gossip_nodes, kFilterGossip, kNoNode);
   const uint32_t avail = packet_budget() - kCompoundHeaderOverhead;
   for (NodeId to : targets) {
@@ -492,12 +521,14 @@ uint32_t Memberlist::packet_budget() const {
 std::vector<ItemPtr> Memberlist::get_broadcasts(Env& env, uint32_t overhead, uint32_t limit) {
   // memberlist's own queue first, then the delegate's user messages in what
   // is left, each with one more byte of overhead.
+  const bool has_user = d_.delegate && d_.delegate->has_broadcasts();
+  if (broadcasts_.empty() && !has_user) return {};
   std::vector<uint64_t> finished;
   std::vector<ItemPtr> out = broadcasts_.get_broadcasts(overhead, limit, num_nodes(), &finished);
   uint32_t used = 0;
   for (const ItemPtr& it : out) used += overhead + it->bytes;
   const uint32_t avail = limit > used ? limit - used : 0;
-  if (d_.delegate && avail > overhead + kUserMsgOverhead) {
+  if (has_user && avail > overhead + kUserMsgOverhead) {
     std::vector<ItemPtr> user = d_.delegate->get_broadcasts(env, overhead + kUserMsgOverhead, avail);
     for (ItemPtr& u : user) out.push_back(std::move(u));
   }
@@ -546,6 +577,7 @@ void Memberlist::broadcast(Env& env, ItemType type, NodeId node, Incarnation inc
   std::vector<uint64_t> finished;
   broadcasts_.queue(std::move(it), node, notify, &finished);
   if (!finished.empty()) notify_finished(env, finished);
+  arm_gossip(env);
 }
 
 void Memberlist::notify_finished(Env& env, const std::vector<uint64_t>& tokens) {
@@ -800,15 +832,16 @@ void Memberlist::refute(Env& env, Incarnation accused, NodeId accuser, State acc
 // ---------------------------------------------------------------- invariants
 
 void Memberlist::check_invariants() const {
-  // O(1) per call; check_full() walks everything once per probe-list wrap.
-  CORE_CHECK(members_[self_].known, "memberlist: the local node is in its own list");
-  const State s = state(self_);
-  CORE_CHECK(s == State::kAlive || (leaving_ && s == State::kLeft), "memberlist: the local node is alive in its own view unless it left");
+  // O(1) per call, on state the call touched; check_full() walks everything
+  // once per probe-list wrap.
   CORE_CHECK(suspects_ == suspicions_.size(), "memberlist: a suspicion is pending for every suspect member and only for them");
 }
 
 void Memberlist::check_full() const {
   check_invariants();
+  CORE_CHECK(members_[self_].known, "memberlist: the local node is in its own list");
+  const State s = state(self_);
+  CORE_CHECK(s == State::kAlive || (leaving_ && s == State::kLeft), "memberlist: the local node is alive in its own view unless it left");
   uint32_t known = 0, live = 0, suspects = 0;
   for (const Member& m : members_) {
     if (!m.known) continue;

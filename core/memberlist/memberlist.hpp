@@ -19,7 +19,8 @@
 // member's record is 12 bytes in a vector indexed by NodeId, plus 4 bytes of
 // the probe list; suspicions and ack handlers are sparse.
 //
-// Invariants (CORE_CHECK after every call): the node list holds each known
+// Invariants (CORE_CHECK: the counts after every call, everything at each
+// wrap of the probe list): the node list holds each known
 // member exactly once and self always; a member is Suspect iff a suspicion
 // is pending for it; the local node is never Suspect or Dead in its own view
 // unless it is leaving (then Left).
@@ -72,6 +73,9 @@ class Memberlist {
   // Re-advertises the local node (memberlist UpdateNode): a new incarnation
   // with the delegate's current meta.
   void update_node(Env& env);
+  // The delegate queued a broadcast: the gossip ticker, asleep while there
+  // was nothing to send, takes its next tick.
+  void wake_gossip(Env& env);
 
   // --- state ---
   NodeId self() const { return self_; }
@@ -135,6 +139,9 @@ class Memberlist {
     bool stream_acked = false;
     uint32_t nacks_expected = 0;
     uint32_t nacks = 0;
+    Duration interval = 0;  // the probe interval scaled by awareness
+    TimerId timeout_timer = 0;
+    TimerId deadline_timer = 0;
   };
   // A ping this node relays for another's indirect probe.
   struct Relay {
@@ -164,6 +171,7 @@ class Memberlist {
   void probe_deadline(Env& env, uint32_t seq);
   void probe_done(Env& env);
   void gossip(Env& env);
+  void arm_gossip(Env& env);
   void push_pull(Env& env);
   void send_push_pull(Env& env, NodeId to, bool join, bool reply, uint32_t join_id);
   void merge_state(Env& env, const std::vector<PushNode>& remote);
@@ -212,6 +220,8 @@ class Memberlist {
   std::map<uint32_t, Join> joins_;
   uint64_t next_join_ = 0;
   bool leave_pending_ = false;
+  Time gossip_phase_ = 0;  // local time of the gossip ticker's first tick
+  bool gossip_armed_ = false;
   uint64_t epoch_ = 0;
   uint32_t live_ = 0;      // members not dead or left, self included
   uint32_t suspects_ = 0;  // members in state Suspect

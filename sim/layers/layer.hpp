@@ -42,6 +42,11 @@ class Layer {
   // --- building ---
   // Called once, before any node is built.
   virtual void attach(Simulation& sim, const Scenario& s) = 0;
+  // Once for each other layer of the stack, after every layer is attached
+  // and before any node is built: a node-making layer wires the layers that
+  // observe its nodes (the serf layer tells the memberlist layer where each
+  // host's memberlist is).
+  virtual void connect(Layer& /*other*/) {}
   // The node a host runs, when this layer is the one that makes nodes (the
   // stack says which); nullptr when the host runs none of this protocol.
   virtual std::unique_ptr<core::Node> make_node(core::NodeId /*id*/) { return nullptr; }

@@ -27,6 +27,9 @@ Stack::~Stack() = default;
 void Stack::build(Simulation& sim) {
   sim_ = &sim;
   for (Slot& l : layers_) l.layer->attach(sim, scenario_);
+  for (Slot& l : layers_)
+    for (Slot& o : layers_)
+      if (&l != &o) l.layer->connect(*o.layer);
   Layer* maker = layers_.front().layer.get();
   for (core::NodeId i = 0; i < scenario_.nodes.size(); ++i)
     sim.add_node(scenario_.nodes[i].name, scenario_.nodes[i].dc, [maker](core::NodeId id) { return maker->make_node(id); });

@@ -3,7 +3,9 @@
 #include <vector>
 
 #include "sim/layers/heartbeat.hpp"
+#include "sim/layers/memberlist.hpp"
 #include "sim/layers/raft.hpp"
+#include "sim/layers/serf.hpp"
 #include "sim/workload/kv.hpp"
 
 namespace sim {
@@ -17,6 +19,8 @@ class Registry final : public StackRegistry {
     stacks_ = {
         {"heartbeat", "an all-to-all heartbeat failure detector on every node", {&heartbeat_layer_def()}, {}},
         {"raft", "Raft servers (hashicorp/raft) with a KV state machine", {&raft_layer_def()}, {&kv_workload_def()}},
+        {"gossip", "a LAN gossip pool: serf over memberlist (SWIM + Lifeguard) on every agent",
+         {&serf_layer_def(), &memberlist_layer_def()}, {}},
     };
   }
   const StackDef* find(const std::string& name) const override {
