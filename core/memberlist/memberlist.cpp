@@ -113,12 +113,13 @@ void Memberlist::on_message(Env& env, const Message& msg) {
 
 void Memberlist::handle_packet(Env& env, const Message& msg, const Packet& p) {
   // The primary message is handled inline; the piggybacked broadcasts after
-  // it, in packet order.
-  // Deviation: memberlist hands broadcasts to a LIFO hand-off queue (alive
-  // messages first) that a separate goroutine drains; its order matters only
-  // when that goroutine falls behind. Here a node handles a packet's
-  // broadcasts as it receives them; a slow member is modelled by the
-  // simulator delaying the packets themselves.
+  // it, through the hand-off queues (handle_items).
+  // Deviation: memberlist's handler goroutine may fall behind its receive
+  // loop, and then the bounded LIFO queues drop and reorder. Here the
+  // handler keeps up; a slow member is modelled by the simulator delaying
+  // whole packets in a FIFO backlog before they reach memberlist (so a deep
+  // backlog delivers stale broadcasts that memberlist would have dropped:
+  // docs/gossip.md).
   switch (msg.type) {
     case kPing: handle_ping(env, msg, p); break;
     case kIndirectPing: handle_indirect_ping(env, msg, p); break;
@@ -133,13 +134,7 @@ void Memberlist::handle_packet(Env& env, const Message& msg, const Packet& p) {
       if (p.target != self_) return;
       Packet ack;
       ack.seq_no = p.seq_no;
-      Message m;
-      m.to = msg.from;
-      m.type = kStreamAck;
-      m.stream = true;
-      m.size_bytes = kAckBytes;
-      m.body = std::make_shared<const Packet>(std::move(ack));
-      env.send(std::move(m));
+      emit(env, msg.from, kStreamAck, std::move(ack), kAckBytes, true);
       return;
     }
     case kStreamAck:
@@ -151,15 +146,31 @@ void Memberlist::handle_packet(Env& env, const Message& msg, const Packet& p) {
 }
 
 void Memberlist::handle_items(Env& env, const Packet& p) {
+  // memberlist's hand-off (net.go handleCommand / getNextMessage): alive
+  // messages go to the high-priority queue, the others (suspect, dead,
+  // user) to the low-priority one, each bounded at HandoffQueueDepth (a
+  // full queue drops the message); the handler takes from the back, newest
+  // first, high priority first. The handler keeps up here, so both queues
+  // drain after every packet.
+  if (p.items.empty()) return;
+  std::vector<const Item*> high, low;
   for (const ItemPtr& it : p.items) {
-    switch (it->type) {
-      case ItemType::kAlive: alive_node(env, it->node, it->incarnation, false); break;
-      case ItemType::kSuspect: suspect_node(env, it->node, it->incarnation, it->from); break;
-      case ItemType::kDead: dead_node(env, it->node, it->incarnation, it->from); break;
-      case ItemType::kUser:
-        if (d_.delegate && it->user) d_.delegate->notify_msg(env, *it->user);
-        break;
-    }
+    std::vector<const Item*>& q = it->type == ItemType::kAlive ? high : low;
+    if (q.size() < config_.handoff_queue_depth) q.push_back(it.get());
+    else ++stats_.handoff_dropped;
+  }
+  for (auto* q : {&high, &low})
+    for (auto it = q->rbegin(); it != q->rend(); ++it) handle_item(env, **it);
+}
+
+void Memberlist::handle_item(Env& env, const Item& it) {
+  switch (it.type) {
+    case ItemType::kAlive: alive_node(env, it.node, it.incarnation, false); break;
+    case ItemType::kSuspect: suspect_node(env, it.node, it.incarnation, it.from); break;
+    case ItemType::kDead: dead_node(env, it.node, it.incarnation, it.from); break;
+    case ItemType::kUser:
+      if (d_.delegate && it.user) d_.delegate->notify_msg(env, *it.user);
+      break;
   }
 }
 
@@ -230,7 +241,7 @@ void Memberlist::on_timer(Env& env, uint64_t what) {
     case kGossipTick:
       gossip_armed_ = false;
       gossip(env);
-      // The ticker sleeps while there is nothing to gossip and wakes at its
+      // Deviation: the ticker sleeps while there is nothing to gossip and wakes at its
       // next tick once something is queued (wake_gossip): the ticks that
       // would have found nothing are not simulated.
       if (!broadcasts_.empty() || (d_.delegate && d_.delegate->has_broadcasts())) arm_gossip(env);
@@ -333,14 +344,7 @@ void Memberlist::probe_node(Env& env, NodeId target) {
     s->bytes = kSuspectBytes;
     ping.items.push_back(std::move(s));
     const uint32_t bytes = kCompoundHeaderOverhead + 2 * kCompoundOverhead + kPingBytes + kSuspectBytes;
-    Message m;
-    m.to = target;
-    m.type = kPing;
-    m.size_bytes = bytes + (config_.encryption ? kEncryptionOverhead : 0);
-    m.body = std::make_shared<const Packet>(std::move(ping));
-    ++stats_.packets;
-    stats_.packet_bytes += m.size_bytes;
-    env.send(std::move(m));
+    emit(env, target, kPing, std::move(ping), bytes, false);
   }
   // The direct ack is awaited for ProbeTimeout, not scaled by awareness
   // (memberlist: waiting longer does not help UDP through); the scaled
@@ -373,13 +377,7 @@ void Memberlist::probe_timeout(Env& env, uint32_t seq) {
     Packet ping;
     ping.seq_no = seq;
     ping.target = target;
-    Message m;
-    m.to = target;
-    m.type = kStreamPing;
-    m.stream = true;
-    m.size_bytes = kPingBytes;
-    m.body = std::make_shared<const Packet>(std::move(ping));
-    env.send(std::move(m));
+    emit(env, target, kStreamPing, std::move(ping), kPingBytes, true);
     ++stats_.stream_fallbacks;
   }
 }
@@ -502,15 +500,8 @@ void Memberlist::gossip(Env& env) {
     for (const ItemPtr& it : p.items) bytes += it->bytes + (it->type == ItemType::kUser ? kUserMsgOverhead : 0);
     // One message goes as it is; several as a compound packet.
     if (p.items.size() > 1) bytes += kCompoundHeaderOverhead + kCompoundOverhead * static_cast<uint32_t>(p.items.size());
-    Message m;
-    m.to = to;
-    m.type = kGossip;
-    m.size_bytes = bytes + (config_.encryption ? kEncryptionOverhead : 0);
-    m.body = std::make_shared<const Packet>(std::move(p));
-    ++stats_.packets;
-    stats_.packet_bytes += m.size_bytes;
     stats_.piggyback_bytes += bytes;
-    env.send(std::move(m));
+    emit(env, to, kGossip, std::move(p), bytes, false);
   }
 }
 
@@ -550,13 +541,21 @@ void Memberlist::send(Env& env, NodeId to, uint16_t type, Packet&& p, uint32_t p
       stats_.piggyback_bytes += extra;
     }
   }
+  emit(env, to, type, std::move(p), bytes, false);
+}
+
+void Memberlist::emit(Env& env, NodeId to, uint16_t type, Packet&& p, uint32_t bytes, bool stream) {
   Message m;
   m.to = to;
   m.type = type;
-  m.size_bytes = bytes + (config_.encryption ? kEncryptionOverhead : 0);
+  m.stream = stream;
+  // A datagram carries the keyring's framing when encryption is on.
+  m.size_bytes = bytes + (!stream && config_.encryption ? kEncryptionOverhead : 0);
   m.body = std::make_shared<const Packet>(std::move(p));
-  ++stats_.packets;
-  stats_.packet_bytes += m.size_bytes;
+  if (!stream) {
+    ++stats_.packets;
+    stats_.packet_bytes += m.size_bytes;
+  }
   env.send(std::move(m));
 }
 
@@ -614,14 +613,8 @@ void Memberlist::send_push_pull(Env& env, NodeId to, bool join, bool reply, uint
     p.user_state = d_.delegate->local_state(env, join);
     if (p.user_state) bytes += p.user_state->bytes;
   }
-  Message m;
-  m.to = to;
-  m.type = kPushPull;
-  m.stream = true;
-  m.size_bytes = bytes;
-  m.body = std::make_shared<const Packet>(std::move(p));
   ++stats_.push_pulls;
-  env.send(std::move(m));
+  emit(env, to, kPushPull, std::move(p), bytes, true);
 }
 
 void Memberlist::handle_push_pull(Env& env, const Message& msg, const Packet& p) {

@@ -99,6 +99,7 @@ class Memberlist {
   struct Stats {
     uint64_t probes = 0, probe_failures = 0, indirect_probes = 0, stream_fallbacks = 0, stream_rescues = 0;
     uint64_t suspicions = 0, refutes = 0, push_pulls = 0, packets = 0, piggyback_bytes = 0, packet_bytes = 0;
+    uint64_t handoff_dropped = 0;
   };
   const Stats& stats() const { return stats_; }
 
@@ -159,6 +160,7 @@ class Memberlist {
   // Inputs.
   void handle_packet(Env& env, const Message& msg, const Packet& p);
   void handle_items(Env& env, const Packet& p);
+  void handle_item(Env& env, const Item& item);
   void handle_ping(Env& env, const Message& msg, const Packet& p);
   void handle_indirect_ping(Env& env, const Message& msg, const Packet& p);
   void handle_ack(Env& env, const Message& msg, const Packet& p);
@@ -190,6 +192,9 @@ class Memberlist {
   // Output.
   void broadcast(Env& env, ItemType type, NodeId node, Incarnation inc, NodeId from, uint64_t notify = 0);
   void send(Env& env, NodeId to, uint16_t type, Packet&& p, uint32_t primary_bytes, bool piggyback);
+  // Puts one packet on the wire: a datagram (counted in the packet stats,
+  // with the keyring's framing when encryption is on) or a stream message.
+  void emit(Env& env, NodeId to, uint16_t type, Packet&& p, uint32_t bytes, bool stream);
   std::vector<ItemPtr> get_broadcasts(Env& env, uint32_t overhead, uint32_t limit);
   void notify_finished(Env& env, const std::vector<uint64_t>& tokens);
   uint32_t packet_budget() const;

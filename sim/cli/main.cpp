@@ -13,6 +13,7 @@
 
 #include "core/check.hpp"
 #include "sim/run/bench.hpp"
+#include "sim/run/bench_gossip.hpp"
 #include "sim/engine/distribution.hpp"
 #include "sim/run/runner.hpp"
 #include "sim/run/stacks.hpp"
@@ -112,6 +113,51 @@ int cmd_bench(const std::string& workload, uint32_t nodes, uint64_t messages, bo
   return r.ok ? kExitOk : kExitFailed;
 }
 
+int cmd_bench_gossip(uint32_t nodes, const std::string& virtual_text, bool cold, bool coordinates, bool as_json) {
+  core::Duration virtual_ns = 0;
+  if (!sim::parse_duration(virtual_text, virtual_ns) || virtual_ns <= 0)
+    throw std::invalid_argument("--virtual: expected a positive duration such as \"2m\" or \"600s\", got \"" + virtual_text + "\"");
+  const sim::GossipBenchResult r = sim::run_gossip_bench(nodes, virtual_ns, cold, coordinates);
+  if (as_json) {
+    json j = {{"workload", "gossip"},
+              {"nodes", r.nodes},
+              {"cold", r.cold},
+              {"coordinates", r.coordinates},
+              {"virtual_time_ns", r.virtual_ns},
+              {"wall_seconds", r.wall_seconds},
+              {"setup_seconds", r.setup_seconds},
+              {"wall_per_virtual_second", r.wall_per_virtual_second},
+              {"events", r.events},
+              {"events_per_second", r.events_per_second},
+              {"messages_delivered", r.messages},
+              {"messages_per_second", r.messages_per_second},
+              {"peak_rss_bytes", r.peak_rss_bytes},
+              {"bytes_per_member", r.bytes_per_member},
+              {"trace_hash", sim::hex16(r.trace_hash)},
+              {"ok", r.ok}};
+    if (r.cold) j["join_storm_ns"] = r.join_storm_ns;
+    if (!r.ok) j["error"] = r.error;
+    std::cout << j.dump() << "\n";
+  } else {
+    std::printf("workload gossip  N=%u  %s%s\n", r.nodes, r.cold ? "cold start through m0" : "formed pool",
+                r.coordinates ? "" : ", coordinates off");
+    std::printf("virtual time          %s\n", sim::format_duration(r.virtual_ns).c_str());
+    std::printf("wall seconds          %.3f (setup %.3f, then %.5f per virtual second)\n", r.wall_seconds, r.setup_seconds,
+                r.wall_per_virtual_second);
+    std::printf("events                %llu (%.0f per second)\n", static_cast<unsigned long long>(r.events), r.events_per_second);
+    std::printf("messages delivered    %llu (%.0f per second)\n", static_cast<unsigned long long>(r.messages), r.messages_per_second);
+    std::printf("peak RSS              %.1f MiB (%.0f bytes per member)\n", static_cast<double>(r.peak_rss_bytes) / (1024.0 * 1024.0),
+                r.bytes_per_member);
+    if (r.cold) {
+      if (r.join_storm_ns >= 0) std::printf("join storm            %s until every member knew all %u\n", sim::format_duration(r.join_storm_ns).c_str(), r.nodes);
+      else std::printf("join storm            not over within the run\n");
+    }
+    std::printf("trace hash            %s\n", sim::hex16(r.trace_hash).c_str());
+    if (!r.ok) std::fprintf(stderr, "clustersim: bench failed: %s\n", r.error.c_str());
+  }
+  return r.ok ? kExitOk : kExitFailed;
+}
+
 int cmd_diff(const std::string& a, const std::string& b) {
   const sim::TraceDiff d = sim::diff_traces(a, b);
   if (d.line == 0) {
@@ -151,14 +197,20 @@ int main(int argc, char** argv) {
   uint32_t nodes = 0;
   uint64_t messages = 1'000'000;
   bool bench_json = false;
+  std::string bench_virtual = "60s";
+  bool bench_cold = false, bench_no_coordinates = false;
   auto* bench = app.add_subcommand("bench", "Run an engine benchmark of shared/bench/WORKLOAD.md through the full engine\n"
                                             "(protocol nodes, network model, trace hash) and print its figures.");
-  bench->add_option("workload", workload, "hb (heartbeat rounds) or ring (token ring)")
+  bench->add_option("workload", workload,
+                    "hb (heartbeat rounds) or ring (token ring), or gossip (serf over memberlist, Consul's LAN settings)")
       ->required()
-      ->check(CLI::IsMember({"hb", "ring"}));
+      ->check(CLI::IsMember({"hb", "ring", "gossip"}));
   bench->add_option("--nodes", nodes, "Number of nodes N")->required();
   bench->add_option("--messages", messages, "Messages to deliver (default 1000000)");
   bench->add_flag("--json", bench_json, "Print one JSON object");
+  bench->add_option("--virtual", bench_virtual, "gossip: virtual time to run (default 60s)");
+  bench->add_flag("--cold", bench_cold, "gossip: every member joins m0 at boot instead of starting in a formed pool");
+  bench->add_flag("--no-coordinates", bench_no_coordinates, "gossip: serf's DisableCoordinates");
 
   std::string diff_a, diff_b;
   auto* diff = app.add_subcommand("diff", "Compare two JSON Lines traces; print the first divergence.\n"
@@ -188,6 +240,7 @@ int main(int argc, char** argv) {
   try {
     if (*validate) return cmd_validate(validate_path);
     if (*run) return cmd_run(run_args);
+    if (*bench && workload == "gossip") return cmd_bench_gossip(nodes, bench_virtual, bench_cold, !bench_no_coordinates, bench_json);
     if (*bench) return cmd_bench(workload, nodes, messages, bench_json);
     if (*diff) return cmd_diff(diff_a, diff_b);
   } catch (const sim::ScenarioInvalid& e) {

@@ -336,6 +336,26 @@ Transit Network::walk_message(const uint32_t* path, size_t top, core::Time t, co
   return tr;
 }
 
+double Network::mean_latency_ns(core::NodeId from, core::NodeId to) {
+  if (!reachable(from, to)) return -1.0;
+  const auto element = [&](uint32_t code) {
+    if (code & kLanTag) return lans_[code >> 2].params.latency.mean_ns();
+    const Link& l = links_[code >> 2];
+    return l.ideal ? 0.0 : l.params.latency.mean_ns();
+  };
+  double sum = 0.0;
+  const uint32_t lan_src = host_lan_[from];
+  if (lan_src == host_lan_[to]) {
+    sum += element(link_code(host_access_[from], true)) + element(lan_code(lan_src)) +
+           element(link_code(host_access_[to], false));
+    return sum;
+  }
+  const size_t n = push_route(lan_src, to);
+  if (n == 0) return -1.0;
+  for (size_t i = 0; i < n; ++i) sum += element(path_scratch_[i]);
+  return sum + element(link_code(host_access_[from], true));
+}
+
 Transit Network::transmit_general(core::NodeId from, core::NodeId to, uint32_t size_bytes, core::Time now, core::Rng& rng) {
   // direct() turned the message down: it is blocked, or it has a path to walk.
   Transit tr;

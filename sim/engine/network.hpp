@@ -185,6 +185,10 @@ class Network {
   // stream): no loss and no duplication draws on its way.
   void set_stream(bool stream) { stream_ = stream; }
   bool reachable(core::NodeId from, core::NodeId to);
+  // The mean one-way latency from `from` to `to` along the current route
+  // (each element's latency mean, no queueing), in ns; -1 when unreachable.
+  // The truth that network coordinates estimate (half an RTT).
+  double mean_latency_ns(core::NodeId from, core::NodeId to);
   // Hop codes fit in 30 bits (the simulation packs two flags beside them).
   static constexpr uint32_t kMaxLinks = 1u << 29;
 

@@ -118,6 +118,7 @@ void SerfLayer::attach(Simulation& sim, const Scenario& s) {
   n_ = static_cast<uint32_t>(s.nodes.size());
   member_.assign(n_, 0);
   left_.assign(n_, 0);
+  forced_.assign(n_, 0);
   initial_ = std::make_shared<std::vector<core::NodeId>>();
   const std::vector<std::string> names = node_names(s);
   const auto id_of = [&](const std::string& name) {
@@ -157,6 +158,10 @@ std::unique_ptr<core::Node> SerfLayer::make_node(core::NodeId id) {
 }
 
 void SerfLayer::started() {
+  if (!settings_.config.disable_coordinates) {
+    sample_coordinates();
+    sim_->schedule(sim_->now() + kCoordinateSampleEvery, [this] { coordinate_tick(); });
+  }
   // Members that join at boot are joining from the start.
   if (start_join_.empty()) return;
   for (core::NodeId v = 0; v < n_; ++v) {
@@ -164,6 +169,41 @@ void SerfLayer::started() {
     member_[v] = 1;
     if (memberlist_) memberlist_->member_back(sim_->now(), v);
   }
+}
+
+void SerfLayer::coordinate_tick() {
+  sample_coordinates();
+  sim_->schedule(sim_->now() + kCoordinateSampleEvery, [this] { coordinate_tick(); });
+}
+
+void SerfLayer::sample_coordinates() {
+  // Up to kCoordinatePairs pairs of running members, chosen by a fixed
+  // stride (no random draws: sampling must not move any stream). The
+  // estimate is serf's: the distance between the two members' own
+  // coordinates; the truth is the mean RTT of the route both ways.
+  Network& net = sim_->network();
+  double sum_abs = 0.0, max_abs = 0.0, sum_rel = 0.0;
+  uint32_t pairs = 0;
+  const uint64_t stride = 7919;
+  for (uint64_t k = 0; k < kCoordinatePairs * 4 && pairs < kCoordinatePairs && n_ > 1; ++k) {
+    const auto i = static_cast<core::NodeId>((k * stride) % n_);
+    const auto j = static_cast<core::NodeId>((k * stride + 1 + k % (n_ - 1)) % n_);
+    if (i == j || !running_member(i) || !running_member(j)) continue;
+    const core::coordinate::Client* ci = gossip(i)->serf().coordinate_client();
+    const core::coordinate::Client* cj = gossip(j)->serf().coordinate_client();
+    if (!ci || !cj) continue;
+    const double there = net.mean_latency_ns(i, j), back = net.mean_latency_ns(j, i);
+    if (there < 0 || back < 0) continue;
+    const double truth = there + back;
+    const double est = static_cast<double>(ci->coordinate().distance_to(cj->coordinate()));
+    const double err = est > truth ? est - truth : truth - est;
+    sum_abs += err;
+    sum_rel += truth > 0 ? err / truth : 0.0;
+    if (err > max_abs) max_abs = err;
+    ++pairs;
+  }
+  if (pairs == 0) return;
+  coordinate_samples_.push_back({sim_->now(), pairs, sum_abs / pairs, max_abs, sum_rel / pairs});
 }
 
 core::serf::GossipNode* SerfLayer::gossip(core::NodeId id) const {
@@ -182,6 +222,11 @@ core::NodeId SerfLayer::first_running_member(core::NodeId except) const {
 }
 
 // ---------------------------------------------------------------- observing
+
+void SerfLayer::on_lifecycle(core::Time /*now*/, core::NodeId node, Lifecycle what) {
+  // A force-left member that comes back rejoins (its snapshot knows the pool).
+  if (what == Lifecycle::kRestart) forced_[node] = 0;
+}
 
 void SerfLayer::on_record(core::Time now, core::NodeId v, const core::Record& r) {
   namespace sf = core::serf;
@@ -217,6 +262,19 @@ std::string SerfLayer::action(const std::string& name, const std::vector<core::N
     said += s;
   };
   for (core::NodeId v : nodes) {
+    if (name == "force_leave") {
+      // The target is usually down (Consul's force-leave is for failed
+      // members): a running member broadcasts the intent.
+      const core::NodeId by = first_running_member(v);
+      if (by == core::kNoNode) {
+        say("no running member to force " + sim_->node_name(v) + " out");
+        continue;
+      }
+      const std::string err = gossip(by)->serf().force_leave(sim_->env(by, core::serf::GossipNode::kPort), v);
+      if (err.empty()) forced_[v] = 1;
+      say(err.empty() ? sim_->node_name(by) + " forces " + sim_->node_name(v) + " to leave" : sim_->node_name(by) + ": " + err);
+      continue;
+    }
     core::serf::GossipNode* g = gossip(v);
     if (!g || sim_->is_paused(v)) {
       say(sim_->node_name(v) + " is not running");
@@ -247,14 +305,6 @@ std::string SerfLayer::action(const std::string& name, const std::vector<core::N
     } else if (name == "leave") {
       err = serf.leave(env);
       if (err.empty()) say(sim_->node_name(v) + " leaves");
-    } else if (name == "force_leave") {
-      const core::NodeId by = first_running_member(v);
-      if (by == core::kNoNode) {
-        say("no running member to force " + sim_->node_name(v) + " out");
-        continue;
-      }
-      err = gossip(by)->serf().force_leave(sim_->env(by, core::serf::GossipNode::kPort), v);
-      if (err.empty()) say(sim_->node_name(by) + " forces " + sim_->node_name(v) + " to leave");
     } else if (name == "user_event") {
       const uint32_t id = next_event_name_++;
       err = serf.user_event(env, id, settings_.event_payload_bytes, core::derive_seed(0x5E5F, id, v), false);
@@ -293,7 +343,7 @@ bool SerfLayer::holds(const Expectation& e, std::string& detail) {
       const MemberStatus s = g->serf().status(j);
       bool ok;
       const char* truth;
-      if (left_[j] || !member_[j]) {
+      if (left_[j] || forced_[j] || !member_[j]) {
         ok = s == MemberStatus::kLeft || s == MemberStatus::kNone;
         truth = "not a member";
       } else if (running_member(j) && net.reachable(v, j) && net.reachable(j, v)) {
@@ -370,7 +420,18 @@ json SerfLayer::metrics() const {
             {"leave_intents_received", sum.leave_intents_received},
             {"queue_dropped", sum.queue_dropped}}},
           {"leaves", {{"done", leaves_done_}, {"timed_out", leaves_timed_out_}}},
+          {"coordinate_error", coordinate_json()},
           {"joins_done", joins_done_}};
+}
+
+json SerfLayer::coordinate_json() const {
+  json series = json::array();
+  for (const CoordinateSample& c : coordinate_samples_)
+    series.push_back({{"at_ns", c.at}, {"pairs", c.pairs}, {"mean_abs_ns", c.mean_abs_ns}, {"max_abs_ns", c.max_abs_ns},
+                      {"mean_relative", c.mean_relative}});
+  json out = {{"series", series}};
+  if (!coordinate_samples_.empty()) out["last"] = series.back();
+  return out;
 }
 
 void SerfLayer::print_metrics(const json& m, std::ostream& out) const {
@@ -382,6 +443,17 @@ void SerfLayer::print_metrics(const json& m, std::ostream& out) const {
   out << "           seen: " << mm["joins_seen"] << " joins, " << mm["failures_seen"] << " failures, " << mm["leaves_seen"]
       << " leaves, " << mm["flaps"] << " flaps, " << mm["reaps"] << " reaps, " << mm["reconnect_attempts"]
       << " reconnect attempts\n";
+  const json& ce = m["coordinate_error"];
+  if (ce.contains("last")) {
+    char line[200];
+    const json& first = ce["series"][0];
+    const json& last = ce["last"];
+    std::snprintf(line, sizeof line,
+                  "           coordinate error vs true RTT: mean %.2fms max %.2fms at %s; %.2fms at the start\n",
+                  last["mean_abs_ns"].get<double>() / 1e6, last["max_abs_ns"].get<double>() / 1e6,
+                  format_duration(last["at_ns"].get<int64_t>()).c_str(), first["mean_abs_ns"].get<double>() / 1e6);
+    out << line;
+  }
 }
 
 }  // namespace sim

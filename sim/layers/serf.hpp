@@ -50,6 +50,7 @@ class SerfLayer final : public Layer {
   std::unique_ptr<core::Node> make_node(core::NodeId id) override;
   void started() override;
   void on_record(core::Time now, core::NodeId node, const core::Record& r) override;
+  void on_lifecycle(core::Time now, core::NodeId node, Lifecycle what) override;
 
   std::string action(const std::string& name, const std::vector<core::NodeId>& nodes) override;
   bool holds(const Expectation& e, std::string& detail) override;
@@ -59,7 +60,19 @@ class SerfLayer final : public Layer {
 
   core::serf::GossipNode* gossip(core::NodeId id) const;
 
+  static constexpr core::Duration kCoordinateSampleEvery = 10 * core::kSecond;
+  static constexpr uint32_t kCoordinatePairs = 200;
+
  private:
+  struct CoordinateSample {
+    core::Time at;
+    uint32_t pairs;
+    double mean_abs_ns, max_abs_ns, mean_relative;
+  };
+  void coordinate_tick();
+  void sample_coordinates();
+  nlohmann::json coordinate_json() const;
+  std::vector<CoordinateSample> coordinate_samples_;
   struct Event {
     core::Time sent = 0;
     uint32_t needed = 0;  // members running when it was sent
@@ -78,7 +91,8 @@ class SerfLayer final : public Layer {
   std::shared_ptr<std::vector<core::NodeId>> initial_;
   std::vector<core::NodeId> start_join_;
   std::vector<uint8_t> member_;  // joined and not left
-  std::vector<uint8_t> left_;
+  std::vector<uint8_t> left_;    // left gracefully
+  std::vector<uint8_t> forced_;  // forced out (force_leave) while down
   uint32_t next_event_name_ = 1;
   std::map<EventKey, Event> events_;
   uint64_t leaves_done_ = 0, leaves_timed_out_ = 0, joins_done_ = 0;

@@ -11,12 +11,13 @@
 
 namespace sim {
 
-namespace {
 uint64_t peak_rss_bytes() {
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   return static_cast<uint64_t>(ru.ru_maxrss) * 1024;
 }
+
+namespace {
 // Checksums published in WORKLOAD.md for K = 4, seed 42, 10^6 messages.
 const std::map<uint32_t, uint64_t>& known_checksums() {
   static const std::map<uint32_t, uint64_t> m = {{5, 0x3f25d2e635c1f4abull},
