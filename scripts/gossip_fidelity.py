@@ -464,6 +464,54 @@ def section_c(runner, quick):
     return rows
 
 
+# ---------------------------------------------------------------- d. encryption
+
+
+def encryption_scenario(n, encryption):
+    """n members, half of them in a formed pool; the other half join at 5 s at once, so that every
+    member's queue holds about n/2 alive messages: dissemination is limited by the packet budget."""
+    half = n // 2
+    names = [f"s{i}" for i in range(1, 4)] + [f"c{i}" for i in range(1, n - 2)]
+    sc = pool(n, "fidelity: mass join with and without gossip encryption",
+              memberlist={"encryption": encryption},
+              serf={"initial_members": names[:half]},
+              faults=[{"at": "5s", "join": names[half:]}], until="65s")
+    return sc
+
+
+def section_d(runner, quick):
+    n, seeds = (100, [1, 2]) if quick else (400, [1, 2, 3])
+    print("d. Gossip encryption's cost on dissemination")
+    print(f"   {n} members, {n // 2} in a formed pool; the other {n // 2} join at 5 s at once. Encryption adds")
+    print("   the keyring's framing (29 bytes: version, nonce, GCM tag) to every packet, which comes off the")
+    print("   1,400-byte piggyback budget. Join convergence: from the joins until every member sees each joiner")
+    print(f"   alive (each run's quantiles over its joiners; the median of them over seeds {seeds}, the max of all).")
+    print()
+    print("   encryption  join p50   p90     max      mean packet  piggyback fill")
+    out = {}
+    for enc in (False, True):
+        runs = runner.run_many([(encryption_scenario(n, enc), s, None) for s in seeds])
+        joins, bytes_, fill = [], [], []
+        for d, _ in runs:
+            m = d["metrics"]["memberlist"]
+            q = m["convergence"]["join"]
+            if q["count"]:
+                joins.append(q)
+            bytes_.append(m["packets"]["mean_bytes"])
+            fill.append(m["packets"]["piggyback_fill"])
+        p50 = statistics.median(q["p50_ns"] / SEC for q in joins) if joins else None
+        p90 = statistics.median(q["p90_ns"] / SEC for q in joins) if joins else None
+        mx = max(q["max_ns"] / SEC for q in joins) if joins else None
+        out[enc] = (p50, p90, mx)
+        print(f"   {'on ' if enc else 'off'}         {fmt_s(p50, 2):>6}  {fmt_s(p90, 2):>6}  {fmt_s(mx, 2):>7}"
+              f"      {statistics.mean(bytes_):7.0f} B     {100 * statistics.mean(fill):5.1f} %")
+    if out[False][1] and out[True][1]:
+        print()
+        print(f"   p90 ratio on/off: {out[True][1] / out[False][1]:.3f}")
+    print()
+    return out
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -471,7 +519,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer sizes and seeds (under a minute)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel runs (default: CPUs)")
-    ap.add_argument("--only", choices=["a", "b", "c"], help="one section only")
+    ap.add_argument("--only", choices=["a", "b", "c", "d"], help="one section only")
     args = ap.parse_args(argv)
     if not pathlib.Path(binary()).exists():
         print(f"{binary()} is not built (set CLUSTERSIM_BIN or run scripts/build.sh release-gcc clustersim)", file=sys.stderr)
@@ -487,6 +535,8 @@ def main(argv=None):
             section_b(runner, args.quick)
         if args.only in (None, "c"):
             section_c(runner, args.quick)
+        if args.only in (None, "d"):
+            section_d(runner, args.quick)
     finally:
         runner.close()
     print(f"wall time of the script: {time.time() - t0:.1f} s (machine dependent)")
