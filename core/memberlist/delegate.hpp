@@ -65,9 +65,10 @@ class PingDelegate {
 class Owner {
  public:
   virtual ~Owner() = default;
-  // Join finished: `contacted` of the requested nodes answered the push/pull
-  // within TCPTimeout (memberlist Join's return value).
-  virtual void join_done(Env& env, uint32_t contacted) = 0;
+  // Join `join_id` (the caller's) finished: `contacted` of the requested
+  // nodes answered the push/pull within TCPTimeout (memberlist Join's
+  // return value). Joins may overlap, as concurrent Join calls do.
+  virtual void join_done(Env& env, uint32_t join_id, uint32_t contacted) = 0;
   // Leave finished: the leave broadcast retired, or the timeout passed
   // (`timed_out`).
   virtual void leave_done(Env& env, bool timed_out) = 0;

@@ -273,7 +273,7 @@ void Memberlist::on_timer(Env& env, uint64_t what) {
       if (it == joins_.end()) break;
       const uint32_t contacted = it->second.contacted;
       joins_.erase(it);
-      if (d_.owner) d_.owner->join_done(env, contacted);
+      if (d_.owner) d_.owner->join_done(env, payload, contacted);
       break;
     }
     case kLeaveTimeout:
@@ -628,8 +628,9 @@ void Memberlist::handle_push_pull(Env& env, const Message& msg, const Packet& p)
     ++it->second.contacted;
     if (--it->second.pending == 0) {
       const uint32_t contacted = it->second.contacted;
+      const uint32_t id = it->first;
       joins_.erase(it);
-      if (d_.owner) d_.owner->join_done(env, contacted);
+      if (d_.owner) d_.owner->join_done(env, id, contacted);
     }
   }
 }
@@ -647,8 +648,8 @@ void Memberlist::merge_state(Env& env, const std::vector<PushNode>& remote) {
   }
 }
 
-void Memberlist::join(Env& env, const std::vector<NodeId>& peers) {
-  const uint32_t id = static_cast<uint32_t>(++next_join_);
+void Memberlist::join(Env& env, const std::vector<NodeId>& peers, uint32_t id) {
+  CORE_CHECK(joins_.count(id) == 0, "memberlist: join ids are unique among joins in flight");
   uint32_t pending = 0;
   for (NodeId n : peers) {
     if (n == self_ || n >= members_.size()) continue;
@@ -656,7 +657,7 @@ void Memberlist::join(Env& env, const std::vector<NodeId>& peers) {
     ++pending;
   }
   if (pending == 0) {
-    if (d_.owner) d_.owner->join_done(env, 0);
+    if (d_.owner) d_.owner->join_done(env, id, 0);
     return;
   }
   joins_[id] = Join{pending, 0};

@@ -61,8 +61,10 @@ class Memberlist {
   void on_timer(Env& env, uint64_t what);
 
   // Join: a push/pull with join=true to each of `peers`; Owner::join_done
-  // reports how many answered within TCPTimeout.
-  void join(Env& env, const std::vector<NodeId>& peers);
+  // reports, with `join_id` (the caller's, unique among its joins in
+  // flight), how many answered within TCPTimeout. It may report at once
+  // (no peer to ask), during this call.
+  void join(Env& env, const std::vector<NodeId>& peers, uint32_t join_id);
   // Leave: marks itself Left, broadcasts that, and reports Owner::leave_done
   // once the broadcast retired (or at once if nobody else is alive), or after
   // `timeout` (0: no timeout).
@@ -223,7 +225,6 @@ class Memberlist {
   bool probe_tick_pending_ = false;  // a tick came while a probe ran (Go ticker's one-slot buffer)
   std::map<uint32_t, Relay> relays_;
   std::map<uint32_t, Join> joins_;
-  uint64_t next_join_ = 0;
   bool leave_pending_ = false;
   Time gossip_phase_ = 0;  // local time of the gossip ticker's first tick
   bool gossip_armed_ = false;

@@ -26,7 +26,7 @@ class MemberlistNode final : public Node, private Owner {
     Env& e = env.on_port(Port::kSerfLan);
     static const std::vector<NodeId> none;
     ml_.start(e, known_ ? *known_ : none);
-    if (!join_.empty()) ml_.join(e, join_);
+    if (!join_.empty()) ml_.join(e, join_, ++joins_started_);
   }
   void on_message(Env& env, const Message& msg) override { ml_.on_message(env, msg); }
   void on_timer(Env& env, uint64_t what) override { ml_.on_timer(env, what); }
@@ -38,7 +38,7 @@ class MemberlistNode final : public Node, private Owner {
   bool left() const { return left_; }
 
  private:
-  void join_done(Env&, uint32_t contacted) override {
+  void join_done(Env&, uint32_t /*join_id*/, uint32_t contacted) override {
     ++joins_done_;
     last_join_contacted_ = contacted;
   }
@@ -48,6 +48,7 @@ class MemberlistNode final : public Node, private Owner {
   std::shared_ptr<const std::vector<NodeId>> known_;
   std::vector<NodeId> join_;
   uint32_t joins_done_ = 0;
+  uint32_t joins_started_ = 0;
   uint32_t last_join_contacted_ = 0;
   bool left_ = false;
 };

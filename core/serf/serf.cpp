@@ -76,8 +76,7 @@ void Serf::start(Env& env, const std::vector<NodeId>& known) {
   event_queue_.reset(&dropped);
   query_queue_.reset(&dropped);
   joins_.clear();
-  join_active_ = false;
-  join_ignore_old_ = false;
+  ignore_old_joins_ = 0;
   rejoin_candidates_.clear();
   rejoin_next_ = 0;
   leave_stage_ = LeaveStage::kNone;
@@ -148,10 +147,7 @@ void Serf::start(Env& env, const std::vector<NodeId>& known) {
   }
   for (NodeId n : previous)
     if (n != self_) rejoin_candidates_.push_back(n);
-  if (!rejoin_candidates_.empty()) {
-    next_rejoin(env);
-    pump_joins(env);
-  }
+  if (!rejoin_candidates_.empty()) next_rejoin(env);
   check_invariants();
 }
 
@@ -254,7 +250,6 @@ void Serf::on_timer(Env& env, uint64_t what) {
       force_leaves_.erase(it);
       break;
     }
-    case kTimerPumpJoins: pump_joins(env); break;
   }
   arm_snapshot(env);
   check_invariants();
@@ -380,31 +375,25 @@ std::string Serf::set_tags(Env& env, uint32_t tags_bytes) {
 
 // ---------------------------------------------------------------- joins
 
-// Deviation: serf runs its Join (under joinLock), each reconnect attempt and
-// the rejoin after a restart as independent blocking memberlist Joins. Our
-// memberlist's Owner::join_done does not say which join finished, so serf
-// runs its joins one at a time, in the order asked: a join asked while
-// another is in flight waits for it (at most memberlist's TCPTimeout).
+// serf's Join (under joinLock), each reconnect attempt and the rejoin after
+// a restart are independent memberlist Joins; they may overlap. While a
+// join with ignoreOld is in flight, serf's eventJoinIgnore is set for every
+// push/pull merge, as in serf.
 void Serf::enqueue_join(Env& env, PendingJoin j) {
-  joins_.push_back(std::move(j));
-  pump_joins(env);
+  if (state_ == SerfState::kShutdown) return;
+  const uint32_t id = next_join_id_++;
+  if (j.ignore_old) ++ignore_old_joins_;
+  const std::vector<NodeId> peers = j.peers;  // join_done may run during the call
+  joins_.emplace(id, std::move(j));
+  memberlist_.join(env, peers, id);
 }
 
-void Serf::pump_joins(Env& env) {
-  if (join_active_ || joins_.empty() || state_ == SerfState::kShutdown) return;
-  join_active_ = true;
-  const PendingJoin& j = joins_.front();
-  join_ignore_old_ = j.ignore_old;
-  const std::vector<NodeId> peers = j.peers;  // join_done may pop it during the call
-  memberlist_.join(env, peers);
-}
-
-void Serf::join_done(Env& env, uint32_t contacted) {
-  CORE_CHECK(join_active_ && !joins_.empty(), "serf: join_done answers a join in flight");
-  PendingJoin j = std::move(joins_.front());
-  joins_.pop_front();
-  join_active_ = false;
-  join_ignore_old_ = false;
+void Serf::join_done(Env& env, uint32_t join_id, uint32_t contacted) {
+  auto it = joins_.find(join_id);
+  CORE_CHECK(it != joins_.end(), "serf: join_done answers a join in flight");
+  PendingJoin j = std::move(it->second);
+  joins_.erase(it);
+  if (j.ignore_old) --ignore_old_joins_;
   switch (j.kind) {
     case JoinKind::kUser:
       env.record(Record(kRecordJoinDone, contacted, j.peers.size()));
@@ -424,8 +413,6 @@ void Serf::join_done(Env& env, uint32_t contacted) {
       }
       break;
   }
-  // The next join starts outside memberlist's call.
-  if (!joins_.empty()) env.set_timer(0, timer(kTimerPumpJoins));
 }
 
 void Serf::next_rejoin(Env& env) {
@@ -438,7 +425,7 @@ void Serf::next_rejoin(Env& env) {
   const NodeId n = rejoin_candidates_[rejoin_next_++];
   // handleRejoin calls memberlist's Join directly: no join intent, and
   // eventJoinIgnore is not set.
-  joins_.push_back(PendingJoin{JoinKind::kRejoin, {n}, false});
+  enqueue_join(env, PendingJoin{JoinKind::kRejoin, {n}, false});
 }
 
 bool Serf::reconnect(Env& env) {
@@ -616,7 +603,7 @@ void Serf::merge_remote_state(Env& env, const memberlist::UserMsg& state, bool j
     if (m.node >= capacity() || std::binary_search(left.begin(), left.end(), m.node)) continue;
     handle_join_intent(env, m.ltime, m.node);
   }
-  if (join && join_ignore_old_ && pp.event_ltime > event_min_time_) event_min_time_ = pp.event_ltime;
+  if (join && ignore_old_joins_ > 0 && pp.event_ltime > event_min_time_) event_min_time_ = pp.event_ltime;
   // The remote's buffered events, delivered if new here (not rebroadcast).
   for (const EventSlot& slot : pp.events) {
     for (const UserEvent& e : slot.events) {

@@ -233,7 +233,7 @@ class Serf final : public memberlist::Delegate,
   void notify_update(Env& env, NodeId node) override;
   std::shared_ptr<const memberlist::UserMsg> ack_payload(Env& env) override;
   void notify_ping_complete(Env& env, NodeId node, Duration rtt, const memberlist::UserMsg* payload) override;
-  void join_done(Env& env, uint32_t contacted) override;
+  void join_done(Env& env, uint32_t join_id, uint32_t contacted) override;
   void leave_done(Env& env, bool timed_out) override;
 
   // ---- serf's handlers, public for unit tests (serf_test.cpp drives them
@@ -258,7 +258,6 @@ class Serf final : public memberlist::Delegate,
     kTimerLeavePropagate = 7,
     kTimerPrune = 8,              // payload: node
     kTimerForceLeaveTimeout = 9,  // payload: token
-    kTimerPumpJoins = 10,         // 0 delay: start the next join outside memberlist's call
   };
   uint64_t timer(TimerKind k, uint64_t payload = 0) const;
 
@@ -300,7 +299,6 @@ class Serf final : public memberlist::Delegate,
 
   // Joins, one at a time.
   void enqueue_join(Env& env, PendingJoin j);
-  void pump_joins(Env& env);
   void next_rejoin(Env& env);
 
   // Leave.
@@ -341,9 +339,9 @@ class Serf final : public memberlist::Delegate,
   memberlist::TransmitLimitedQueue event_queue_;
   memberlist::TransmitLimitedQueue query_queue_;  // always empty: no queries
 
-  std::deque<PendingJoin> joins_;
-  bool join_active_ = false;
-  bool join_ignore_old_ = false;  // serf eventJoinIgnore
+  std::map<uint32_t, PendingJoin> joins_;  // in flight, by join id
+  uint32_t next_join_id_ = 1;
+  uint32_t ignore_old_joins_ = 0;  // joins in flight with ignoreOld: serf's eventJoinIgnore is set
   std::vector<NodeId> rejoin_candidates_;
   size_t rejoin_next_ = 0;
 

@@ -777,7 +777,7 @@ TEST_CASE("serf join with ignore_old: remote events before the join are not deli
   CHECK(serf.stats().user_events_delivered == 0);
   CHECK(serf.stats().user_events_before_min_time == 1);
   // The join finishes: a join intent at the member clock is broadcast.
-  serf.join_done(env, 1);
+  serf.join_done(env, 1, 1);
   REQUIRE(env.last(kRecordJoinDone) != nullptr);
   CHECK(env.last(kRecordJoinDone)->a == 1);
   CHECK(serf.intent_queue_depth() == 1);
@@ -792,7 +792,7 @@ TEST_CASE("serf join with ignore_old: remote events before the join are not deli
   serf2.merge_remote_state(env2, *remote, true);
   CHECK(serf2.stats().user_events_delivered == 1);
   // Joining is refused once leaving.
-  serf2.join_done(env2, 0);
+  serf2.join_done(env2, 1, 0);
   serf2.leave(env2);
   CHECK(serf2.join(env2, {1}, true) == "Serf can't Join after Leave or Shutdown");
 }
