@@ -58,6 +58,10 @@ constexpr Selector kSelectors[] = {
     {"all_paused", Target::Kind::kAllPaused},
 };
 
+bool needs_leader(Target::Kind k) {
+  return k == Target::Kind::kLeader || k == Target::Kind::kFollowers || k == Target::Kind::kRandomFollower;
+}
+
 std::string join(const std::vector<std::string>& items) {
   std::string out;
   for (const std::string& s : items) out += (out.empty() ? "" : ", ") + s;
@@ -121,8 +125,10 @@ struct Parser {
       }
       auto it = by_name.find(v.json().get<std::string>());
       if (it == by_name.end()) {
+        // The selectors this stack offers (leader selectors only with a leader).
         std::vector<std::string> selectors;
-        for (const Selector& sel : kSelectors) selectors.push_back(sel.name);
+        for (const Selector& sel : kSelectors)
+          if (stack->has_leader() || !needs_leader(sel.kind)) selectors.push_back(sel.name);
         v.error("unknown node \"" + v.json().get<std::string>() + "\" (nodes are " + node_list() +
                 (in_list ? "; a list holds node names only, no selectors)" : "; selectors: " + join(selectors) + ")"));
         return false;
@@ -137,9 +143,7 @@ struct Parser {
       for (const Selector& sel : kSelectors) {
         if (t.text != sel.name) continue;
         t.kind = sel.kind;
-        const bool needs_leader = t.kind == Target::Kind::kLeader || t.kind == Target::Kind::kFollowers ||
-                                  t.kind == Target::Kind::kRandomFollower;
-        if (needs_leader && !stack->has_leader()) {
+        if (needs_leader(t.kind) && !stack->has_leader()) {
           std::vector<std::string> with;
           for (const std::string& n : registry.names())
             if (registry.find(n)->has_leader()) with.push_back(n);

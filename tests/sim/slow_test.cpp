@@ -301,9 +301,9 @@ TEST_CASE("slow: malformed slow faults are rejected with their JSON path", "[slo
         "{\"uniform\": [\"10ms\", \"50ms\"]})");
   // An unknown node.
   CHECK(only_error(json::array({{{"at", "1s"}, {"slow", "s9"}, {"delay", "20ms"}}})) ==
-        "$.faults[0].slow: unknown node \"s9\" (nodes are s1, s2, s3; selectors: leader, followers, random_follower, "
+        "$.faults[0].slow: unknown node \"s9\" (nodes are s1, s2, s3; selectors: "
         "random_server, random_client, random_node, minority, majority, all_servers, all_clients, all, all_crashed, "
-        "all_paused)");
+        "all_paused)");  // a heartbeat stack: no leader selectors
   CHECK(only_error(json::array({{{"at", "1s"}, {"unslow", json::array({"s1", "s1"})}}})) ==
         "$.faults[0].unslow[1]: node \"s1\" is listed twice");
   // Bad distributions.
