@@ -488,13 +488,27 @@ struct Parser {
     Fault f;
     f.path = r.path();
     std::vector<const FaultAction*> found;
+    bool unknown = false;
     for (auto it = r.json().begin(); it != r.json().end(); ++it) {
       const std::string& k = it.key();
       if (k == "at" || k == "note" || k == "lose_unsynced" || k == "delay") continue;
       const FaultAction* a = nullptr;
       for (const FaultAction& candidate : actions)
         if (candidate.name == k) a = &candidate;
-      if (a) found.push_back(a);
+      if (a) {
+        found.push_back(a);
+        continue;
+      }
+      unknown = true;
+      // An action of another stack says so.
+      std::vector<std::string> owners;
+      for (const std::string& n : registry.names()) {
+        const std::vector<std::string> acts = registry.find(n)->actions();
+        if (std::find(acts.begin(), acts.end(), k) != acts.end()) owners.push_back(n);
+      }
+      if (!owners.empty())
+        r[k].error("\"" + k + "\" is an action of protocol " + join(owners) + "; this scenario runs " + s.stack +
+                   " (its actions: " + join(names) + ")");
       else
         r[k].error("unknown key (a fault has \"at\", an optional \"note\", \"lose_unsynced\" for a crash, \"delay\" for a "
                    "slow, and one action: " +
@@ -503,10 +517,13 @@ struct Parser {
     if (r.require("at", "when the fault fires, e.g. \"10s\"")) r["at"].duration(f.at);
     if (r.has("note")) r["note"].string(f.note);
     if (found.size() != 1) {
-      if (found.empty()) r.error("a fault needs exactly one action (" + join(names) + ")");
-      else
+      if (found.empty()) {
+        // (An unknown key has had its error already.)
+        if (!unknown) r.error("a fault needs exactly one action (" + join(names) + ")");
+      } else {
         r.error("a fault has exactly one action; found " + std::to_string(found.size()) + " (" + found[0]->name + ", " +
                 found[1]->name + ")");
+      }
       return;
     }
     const FaultAction& action = *found[0];
