@@ -152,15 +152,22 @@ void Memberlist::handle_items(Env& env, const Packet& p) {
   // full queue drops the message); the handler takes from the back, newest
   // first, high priority first. The handler keeps up here, so both queues
   // drain after every packet.
+  // Two passes over the packet, no copies: the queues hold the first
+  // HandoffQueueDepth items of each priority (later ones are dropped), and
+  // are taken from the back.
   if (p.items.empty()) return;
-  std::vector<const Item*> high, low;
-  for (const ItemPtr& it : p.items) {
-    std::vector<const Item*>& q = it->type == ItemType::kAlive ? high : low;
-    if (q.size() < config_.handoff_queue_depth) q.push_back(it.get());
-    else ++stats_.handoff_dropped;
+  uint32_t high = 0, low = 0;
+  for (const ItemPtr& it : p.items) ++(it->type == ItemType::kAlive ? high : low);
+  const uint32_t depth = config_.handoff_queue_depth;
+  if (high > depth) stats_.handoff_dropped += high - depth;
+  if (low > depth) stats_.handoff_dropped += low - depth;
+  for (const bool alive : {true, false}) {
+    uint32_t seen = alive ? high : low;  // rank (from 1) of the item in its queue
+    for (auto it = p.items.rbegin(); it != p.items.rend(); ++it) {
+      if (((*it)->type == ItemType::kAlive) != alive) continue;
+      if (seen-- <= depth) handle_item(env, **it);
+    }
   }
-  for (auto* q : {&high, &low})
-    for (auto it = q->rbegin(); it != q->rend(); ++it) handle_item(env, **it);
 }
 
 void Memberlist::handle_item(Env& env, const Item& it) {

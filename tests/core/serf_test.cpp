@@ -170,6 +170,15 @@ Config test_config() {
   return c;
 }
 
+// Node 0 of an 8-node capacity, started alone, with its FakeEnv: the
+// fixture of most single-instance tests (TEST_CASE_METHOD).
+struct OneSerf {
+  OneSerf() { serf.start(env, {}); }
+  Sched s;
+  FakeEnv env{0, &s};
+  Serf serf{0, 8, test_config()};
+};
+
 // A UserEvent with a payload of `bytes` and name id `name`.
 UserEvent ev(uint32_t name, uint64_t hash, uint32_t bytes = 10) { return UserEvent{name, 8, bytes, hash}; }
 
@@ -401,11 +410,7 @@ TEST_CASE("serf config: serf defaults, Consul's overrides, validation names the 
 
 // ================================================================ one Serf, driven by hand
 
-TEST_CASE("serf members: memberlist join / leave events and the failed list", "[serf]") {
-  Sched s;
-  FakeEnv env(0, &s);
-  Serf serf(0, 8, test_config());
-  serf.start(env, {});
+TEST_CASE_METHOD(OneSerf, "serf members: memberlist join / leave events and the failed list", "[serf]") {
   CHECK(serf.state() == SerfState::kAlive);
   CHECK(serf.status(0) == MemberStatus::kAlive);
   CHECK(serf.num_members() == 1);
@@ -445,11 +450,7 @@ TEST_CASE("serf members: memberlist join / leave events and the failed list", "[
   CHECK(env.count(kRecordMemberUpdate) == 1);
 }
 
-TEST_CASE("serf intents: leave -> leaving -> left, newer join refutes leaving, old ones ignored", "[serf]") {
-  Sched s;
-  FakeEnv env(0, &s);
-  Serf serf(0, 8, test_config());
-  serf.start(env, {});
+TEST_CASE_METHOD(OneSerf, "serf intents: leave -> leaving -> left, newer join refutes leaving, old ones ignored", "[serf]") {
   serf.notify_join(env, 2);
 
   CHECK(serf.handle_leave_intent(env, 5, 2, false));
@@ -479,11 +480,7 @@ TEST_CASE("serf intents: leave -> leaving -> left, newer join refutes leaving, o
   CHECK(serf.status(2) == MemberStatus::kLeft);
 }
 
-TEST_CASE("serf intents: buffered for unknown nodes, applied when memberlist reports the join", "[serf]") {
-  Sched s;
-  FakeEnv env(0, &s);
-  Serf serf(0, 8, test_config());
-  serf.start(env, {});
+TEST_CASE_METHOD(OneSerf, "serf intents: buffered for unknown nodes, applied when memberlist reports the join", "[serf]") {
   CHECK(serf.handle_join_intent(env, 4, 5));
   CHECK_FALSE(serf.handle_join_intent(env, 3, 5));  // older: not stored, not rebroadcast
   CHECK(serf.intents().size() == 1);
@@ -503,11 +500,7 @@ TEST_CASE("serf intents: buffered for unknown nodes, applied when memberlist rep
   CHECK(serf.intents().size() == 0);
 }
 
-TEST_CASE("serf intents: an old leave intent about ourselves is refuted with a join intent", "[serf]") {
-  Sched s;
-  FakeEnv env(0, &s);
-  Serf serf(0, 8, test_config());
-  serf.start(env, {});
+TEST_CASE_METHOD(OneSerf, "serf intents: an old leave intent about ourselves is refuted with a join intent", "[serf]") {
   serf.notify_join(env, 1);
   const size_t queued = serf.intent_queue_depth();
   CHECK_FALSE(serf.handle_leave_intent(env, 5, 0, false));
@@ -520,11 +513,7 @@ TEST_CASE("serf intents: an old leave intent about ourselves is refuted with a j
   CHECK(serf.member_clock() == 7);
 }
 
-TEST_CASE("serf force leave: failed -> left keeps its failure time; prune erases at once", "[serf]") {
-  Sched s;
-  FakeEnv env(0, &s);
-  Serf serf(0, 8, test_config());
-  serf.start(env, {});
+TEST_CASE_METHOD(OneSerf, "serf force leave: failed -> left keeps its failure time; prune erases at once", "[serf]") {
   serf.notify_join(env, 1);
   serf.notify_join(env, 2);
   s.now = 5 * kSecond;
@@ -550,11 +539,7 @@ TEST_CASE("serf force leave: failed -> left keeps its failure time; prune erases
   CHECK(env.last(kRecordReap)->c == 1);  // forced
 }
 
-TEST_CASE("serf prune of a leaving member waits BroadcastTimeout + LeavePropagateDelay", "[serf]") {
-  Sched s;
-  FakeEnv env(0, &s);
-  Serf serf(0, 8, test_config());
-  serf.start(env, {});
+TEST_CASE_METHOD(OneSerf, "serf prune of a leaving member waits BroadcastTimeout + LeavePropagateDelay", "[serf]") {
   serf.notify_join(env, 1);
   CHECK(serf.handle_leave_intent(env, 5, 1, /*prune=*/true));
   CHECK(serf.status(1) == MemberStatus::kLeaving);
@@ -629,11 +614,7 @@ TEST_CASE("serf reconnect: throttled by failed / alive, a memberlist join to a f
   CHECK(joined);
 }
 
-TEST_CASE("serf user events: delivered locally, gossiped, duplicates and old ones dropped", "[serf]") {
-  Sched s;
-  FakeEnv env(0, &s);
-  Serf serf(0, 8, test_config());
-  serf.start(env, {});
+TEST_CASE_METHOD(OneSerf, "serf user events: delivered locally, gossiped, duplicates and old ones dropped", "[serf]") {
   CHECK(serf.user_event(env, 7, 100, 0xFEED, false).empty());
   CHECK(serf.event_clock() == 2);
   CHECK(serf.stats().user_events_delivered == 1);
@@ -663,11 +644,7 @@ TEST_CASE("serf user events: delivered locally, gossiped, duplicates and old one
   CHECK_FALSE(serf.user_event(env, 1, 600, 0, false).empty());
 }
 
-TEST_CASE("serf broadcasts: intents before events, within the budget, retired after the limit", "[serf]") {
-  Sched s;
-  FakeEnv env(0, &s);
-  Serf serf(0, 8, test_config());
-  serf.start(env, {});
+TEST_CASE_METHOD(OneSerf, "serf broadcasts: intents before events, within the budget, retired after the limit", "[serf]") {
   serf.notify_join(env, 1);
   serf.notify_join(env, 2);
   serf.user_event(env, 1, 10, 1, false);
@@ -710,11 +687,7 @@ TEST_CASE("serf queue depth: pruned to max(MinQueueDepth, 2 x members) every Que
   CHECK(env.last(kRecordQueuePrune)->c == 16);
 }
 
-TEST_CASE("serf push/pull: local state, and merge as intents, clocks minus one, events", "[serf]") {
-  Sched s;
-  FakeEnv env(0, &s);
-  Serf serf(0, 8, test_config());
-  serf.start(env, {});
+TEST_CASE_METHOD(OneSerf, "serf push/pull: local state, and merge as intents, clocks minus one, events", "[serf]") {
   serf.notify_join(env, 1);
   serf.notify_join(env, 2);
   serf.handle_leave_intent(env, 4, 2, false);
@@ -757,11 +730,7 @@ TEST_CASE("serf push/pull: local state, and merge as intents, clocks minus one, 
   CHECK(serf.intent_queue_depth() == 0);
 }
 
-TEST_CASE("serf join with ignore_old: remote events before the join are not delivered", "[serf]") {
-  Sched s;
-  FakeEnv env(0, &s);
-  Serf serf(0, 8, test_config());
-  serf.start(env, {});
+TEST_CASE_METHOD(OneSerf, "serf join with ignore_old: remote events before the join are not delivered", "[serf]") {
   CHECK(serf.join(env, {1}, /*ignore_old=*/true).empty());
   PushPullMsg pp;
   pp.ltime = 5;
@@ -797,11 +766,7 @@ TEST_CASE("serf join with ignore_old: remote events before the join are not deli
   CHECK(serf2.join(env2, {1}, true) == "Serf can't Join after Leave or Shutdown");
 }
 
-TEST_CASE("serf leave: alone, goes through memberlist and LeavePropagateDelay to left", "[serf]") {
-  Sched s;
-  FakeEnv env(0, &s);
-  Serf serf(0, 8, test_config());
-  serf.start(env, {});
+TEST_CASE_METHOD(OneSerf, "serf leave: alone, goes through memberlist and LeavePropagateDelay to left", "[serf]") {
   CHECK(serf.leave(env).empty());
   CHECK(serf.state() == SerfState::kLeaving);
   CHECK(serf.leave(env) == "Leave already in progress");
@@ -929,11 +894,7 @@ TEST_CASE("serf restart: clocks restored from the snapshot, previous members rej
   CHECK(serf.stats().user_events_before_min_time == 1);
 }
 
-TEST_CASE("serf coordinates: ack payload is our coordinate; a ping updates the client and the cache", "[serf]") {
-  Sched s;
-  FakeEnv env(0, &s);
-  Serf serf(0, 8, test_config());
-  serf.start(env, {});
+TEST_CASE_METHOD(OneSerf, "serf coordinates: ack payload is our coordinate; a ping updates the client and the cache", "[serf]") {
   auto payload = serf.ack_payload(env);
   REQUIRE(payload != nullptr);
   CHECK(payload->kind == kMsgCoordinate);
