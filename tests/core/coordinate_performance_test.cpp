@@ -31,6 +31,7 @@
 #include "core/coordinate/coordinate.hpp"
 #include "core/coordinate/phantom.hpp"
 #include "core/random.hpp"
+#include "tests/core/coordinate_drift.hpp"
 
 using core::kMillisecond;
 using namespace core::coordinate;
@@ -105,56 +106,14 @@ TEST_CASE("coordinate performance: height (circle of radius 100ms, centre lifted
 }
 
 TEST_CASE("coordinate performance: drift (4 nodes on a 500ms square, gravity recentres)", "[coordinate][performance]") {
-  const uint32_t nodes = 4;
-  const double dist_s = 0.5;
   const core::Duration dist = 500 * kMillisecond;
   Config config;
   config.dimensionality = 2;
-  std::vector<Client> clients = generate_clients(nodes, config);
-
-  // serf's "surgery": the clients start in the first quadrant, off centre.
-  // Its code puts 2 and 3 on the same corner (dist, dist) although its
-  // picture puts 3 at (dist, 0); we keep the code's placement.
-  const double start[4][2] = {{0.0, 0.0}, {0.0, dist_s}, {dist_s, dist_s}, {dist_s, dist_s}};
-  for (uint32_t i = 0; i < nodes; ++i) {
-    Coordinate c = clients[i].coordinate();
-    c.vec()[0] = start[i][0];
-    c.vec()[1] = start[i][1];
-    REQUIRE(clients[i].set_coordinate(c) == Status::kOk);
-  }
-
-  // All pairs `dist` apart, except the even pair (0, 2), sqrt(2) x dist.
-  TruthMatrix truth(nodes);
-  for (uint32_t i = 0; i < nodes; ++i) {
-    for (uint32_t j = i + 1; j < nodes; ++j) {
-      const bool diagonal = i % 2 == 0 && j % 2 == 0;
-      truth.set(i, j, diagonal ? static_cast<core::Duration>(std::numbers::sqrt2 * static_cast<double>(dist)) : dist);
-    }
-  }
-
-  // How far the middle of the bounding box is from the origin.
-  const auto centre_error = [&] {
-    double lo[2] = {clients[0].coordinate().vec()[0], clients[0].coordinate().vec()[1]};
-    double hi[2] = {lo[0], lo[1]};
-    for (uint32_t i = 1; i < nodes; ++i) {
-      for (uint32_t d = 0; d < 2; ++d) {
-        lo[d] = std::min(lo[d], clients[i].coordinate().vec()[d]);
-        hi[d] = std::max(hi[d], clients[i].coordinate().vec()[d]);
-      }
-    }
-    const double mid[2] = {lo[0] + (hi[0] - lo[0]) / 2, lo[1] + (hi[1] - lo[1]) / 2};
-    return std::sqrt(mid[0] * mid[0] + mid[1] * mid[1]);
-  };
-
-  // Settle, take a baseline, then let gravity work for ten times as long.
-  core::Rng settle(kSeed);
-  simulate(clients, truth, 1000, settle);
-  const double baseline = centre_error();
-  core::Rng more(kSeed);
-  simulate(clients, truth, 10000, more);
-  const double after = centre_error();
-  WARN(std::setprecision(9) << "centre error baseline=" << baseline << " after=" << after);
-  CHECK(after <= 0.8 * baseline);
+  std::vector<Client> clients = generate_clients(coordinate_test::kDriftNodes, config);
+  REQUIRE(coordinate_test::drift_place(clients, dist));
+  const coordinate_test::DriftResult r = coordinate_test::run_drift(clients, coordinate_test::drift_truth(dist), kSeed);
+  WARN(std::setprecision(9) << "centre error baseline=" << r.baseline << " after=" << r.after);
+  CHECK(r.after <= 0.8 * r.baseline);
 }
 
 TEST_CASE("coordinate performance: random (25 nodes, rtt normal 100ms +- 10ms, 1000 cycles)",

@@ -42,6 +42,7 @@
 #include "core/random.hpp"
 #include "sim/engine/distribution.hpp"
 #include "sim/engine/network.hpp"
+#include "tests/core/coordinate_drift.hpp"
 
 using core::Duration;
 using core::kMillisecond;
@@ -203,50 +204,19 @@ TEST_CASE("coordinate on the network: height (a ring of 24 sites; the centre beh
 
 TEST_CASE("coordinate on the network: drift (4 meshed sites 500ms apart, gravity recentres)",
           "[coordinate][network]") {
-  const uint32_t nodes = 4;
   const Duration dist = 500 * kMillisecond;
-  TruthMatrix formula(nodes);
-  for (uint32_t i = 0; i < nodes; ++i) {
-    for (uint32_t j = i + 1; j < nodes; ++j) {
-      const bool diagonal = i % 2 == 0 && j % 2 == 0;
-      formula.set(i, j, diagonal ? static_cast<Duration>(std::numbers::sqrt2 * static_cast<double>(dist)) : dist);
-    }
-  }
+  const TruthMatrix formula = coordinate_test::drift_truth(dist);
   sim::Network net = mesh(formula);
   const TruthMatrix truth = measure(net);
   CHECK(max_difference(truth, formula) <= 1);
 
   Config config;
   config.dimensionality = 2;
-  std::vector<Client> clients = generate_clients(nodes, config);
-  const double d = seconds_of(dist);
-  const double start[4][2] = {{0.0, 0.0}, {0.0, d}, {d, d}, {d, d}};  // serf's placement
-  for (uint32_t i = 0; i < nodes; ++i) {
-    Coordinate c = clients[i].coordinate();
-    c.vec()[0] = start[i][0];
-    c.vec()[1] = start[i][1];
-    REQUIRE(clients[i].set_coordinate(c) == Status::kOk);
-  }
-  const auto centre_error = [&] {
-    double lo[2] = {clients[0].coordinate().vec()[0], clients[0].coordinate().vec()[1]};
-    double hi[2] = {lo[0], lo[1]};
-    for (const Client& c : clients) {
-      for (uint32_t k = 0; k < 2; ++k) {
-        lo[k] = std::min(lo[k], c.coordinate().vec()[k]);
-        hi[k] = std::max(hi[k], c.coordinate().vec()[k]);
-      }
-    }
-    const double mid[2] = {lo[0] + (hi[0] - lo[0]) / 2, lo[1] + (hi[1] - lo[1]) / 2};
-    return std::sqrt(mid[0] * mid[0] + mid[1] * mid[1]);
-  };
-  core::Rng settle(kSeed);
-  simulate(clients, truth, 1000, settle);
-  const double baseline = centre_error();
-  core::Rng more(kSeed);
-  simulate(clients, truth, 10000, more);
-  const double after = centre_error();
-  WARN(std::setprecision(9) << "centre error baseline=" << baseline << " after=" << after);
-  CHECK(after <= 0.8 * baseline);
+  std::vector<Client> clients = generate_clients(coordinate_test::kDriftNodes, config);
+  REQUIRE(coordinate_test::drift_place(clients, dist));
+  const coordinate_test::DriftResult r = coordinate_test::run_drift(clients, truth, kSeed);
+  WARN(std::setprecision(9) << "centre error baseline=" << r.baseline << " after=" << r.after);
+  CHECK(r.after <= 0.8 * r.baseline);
 }
 
 TEST_CASE("coordinate on the network: random (25 meshed sites, rtt normal 100ms +- 10ms)", "[coordinate][network]") {
