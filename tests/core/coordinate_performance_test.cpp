@@ -31,7 +31,7 @@
 #include "core/coordinate/coordinate.hpp"
 #include "core/coordinate/phantom.hpp"
 #include "core/random.hpp"
-#include "tests/core/coordinate_drift.hpp"
+#include "tests/core/coordinate_checks.hpp"
 
 using core::kMillisecond;
 using namespace core::coordinate;
@@ -43,11 +43,7 @@ namespace {
 constexpr uint64_t kSeed = 7;
 
 ErrorStats run(std::vector<Client>& clients, const TruthMatrix& truth, uint32_t cycles) {
-  core::Rng rng(kSeed);
-  simulate(clients, truth, cycles, rng);
-  const ErrorStats stats = evaluate(clients, truth);
-  WARN(std::setprecision(9) << "error avg=" << stats.error_avg << " max=" << stats.error_max);
-  return stats;
+  return coordinate_test::run_and_evaluate(clients, truth, cycles, kSeed);
 }
 
 }  // namespace

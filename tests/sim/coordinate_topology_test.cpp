@@ -42,7 +42,7 @@
 #include "core/random.hpp"
 #include "sim/engine/distribution.hpp"
 #include "sim/engine/network.hpp"
-#include "tests/core/coordinate_drift.hpp"
+#include "tests/core/coordinate_checks.hpp"
 
 using core::Duration;
 using core::kMillisecond;
@@ -119,11 +119,7 @@ Duration max_difference(const TruthMatrix& a, const TruthMatrix& b) {
 
 ErrorStats run(const Config& config, const TruthMatrix& truth, uint32_t cycles) {
   std::vector<Client> clients = generate_clients(truth.nodes(), config);
-  core::Rng rng(kSeed);
-  simulate(clients, truth, cycles, rng);
-  const ErrorStats stats = evaluate(clients, truth);
-  WARN(std::setprecision(9) << "error avg=" << stats.error_avg << " max=" << stats.error_max);
-  return stats;
+  return coordinate_test::run_and_evaluate(clients, truth, cycles, kSeed);
 }
 
 }  // namespace

@@ -1,13 +1,18 @@
-// serf's drift test (coordinate/performance_test.go TestPerformance_Drift),
-// shared by the pure test (tests/core) and its network version (tests/sim):
-// four 2-dimensional clients start off centre in the first quadrant, settle
-// for 1,000 cycles, then run 10,000 more; gravity must bring the middle of
-// their bounding box towards the origin.
+// Procedures of serf's coordinate performance tests
+// (coordinate/performance_test.go), shared by the pure tests (tests/core)
+// and their network versions (tests/sim): a simulation run with its error
+// against the truth, and the drift test, in which four 2-dimensional
+// clients start off centre in the first quadrant, settle for 1,000 cycles,
+// then run 10,000 more, and gravity must bring the middle of their bounding
+// box towards the origin.
 #pragma once
+
+#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <iomanip>
 #include <numbers>
 #include <vector>
 
@@ -17,6 +22,18 @@
 #include "core/random.hpp"
 
 namespace coordinate_test {
+
+// serf's Simulate over `truth` for `cycles` with a fresh stream of `seed`,
+// then its Evaluate (printed, so that a drift in the figures shows).
+inline core::coordinate::ErrorStats run_and_evaluate(std::vector<core::coordinate::Client>& clients,
+                                                     const core::coordinate::TruthMatrix& truth, uint32_t cycles,
+                                                     uint64_t seed) {
+  core::Rng rng(seed);
+  core::coordinate::simulate(clients, truth, cycles, rng);
+  const core::coordinate::ErrorStats stats = core::coordinate::evaluate(clients, truth);
+  WARN(std::setprecision(9) << "error avg=" << stats.error_avg << " max=" << stats.error_max);
+  return stats;
+}
 
 inline constexpr uint32_t kDriftNodes = 4;
 
