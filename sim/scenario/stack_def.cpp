@@ -41,6 +41,18 @@ std::vector<std::string> StackDef::actions() const {
   return out;
 }
 
+const LayerDef* StackDef::action_layer(const std::string& action) const {
+  for (const LayerDef* l : layers)
+    for (const std::string& a : l->actions())
+      if (a == action) return l;
+  return nullptr;
+}
+
+std::vector<std::string> StackDef::action_params(const std::string& action) const {
+  const LayerDef* l = action_layer(action);
+  return l ? l->action_params(action) : std::vector<std::string>{};
+}
+
 std::vector<PropertyDef> StackDef::properties() const {
   std::vector<PropertyDef> out;
   for (const LayerDef* l : layers)

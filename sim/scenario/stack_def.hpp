@@ -57,6 +57,21 @@ class LayerDef {
   virtual bool has_leader() const { return false; }
   // Protocol fault actions ({"at": T, "add_voter": TARGET}); each takes a TARGET.
   virtual std::vector<std::string> actions() const { return {}; }
+  // Keys besides "at", "note" and the action's own key that action `name`
+  // accepts in its fault object (e.g. {"service"}); empty when it takes none.
+  // A parameter is never "lose_unsynced", "delay" or the name of an action.
+  virtual std::vector<std::string> action_params(const std::string& /*name*/) const { return {}; }
+  // Reads those keys of the fault object `fault` ("$.faults[3]") into typed
+  // arguments (errors through the readers, with their JSON paths: a missing
+  // required key through fault.require); called only when the action has
+  // params. May return nullptr when every param is optional and absent.
+  // The parser hands the arguments to Layer::action when the fault fires;
+  // the writer puts to_json()'s keys back into the fault object, so reading
+  // them back must give equal arguments.
+  virtual std::shared_ptr<const Settings> read_action(const std::string& /*name*/, const Reader& /*fault*/,
+                                                      const Scenario& /*s*/) const {
+    return nullptr;
+  }
   virtual std::vector<PropertyDef> properties() const { return {}; }
   // Reads the settings section; `r` holds null when the scenario has none
   // (the defaults). `s` has its cluster, network and storage read already.
@@ -86,6 +101,12 @@ struct StackDef {
   const WorkloadDef* workload(const std::string& name) const;
   // Every fault action and property of its layers.
   std::vector<std::string> actions() const;
+  // The layer that declares fault action `action` (the first, should two
+  // declare it: that one runs it); nullptr when none does.
+  const LayerDef* action_layer(const std::string& action) const;
+  // The params of fault action `action` (LayerDef::action_params); empty
+  // when it takes none or is not an action of this stack.
+  std::vector<std::string> action_params(const std::string& action) const;
   std::vector<PropertyDef> properties() const;
 };
 
