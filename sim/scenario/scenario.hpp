@@ -102,8 +102,13 @@ struct Fault {
   Distribution delay;                             // kSlow: the processing delay of each message
   std::optional<bool> lose_unsynced;              // kCrash override
   std::string action;                             // kAction
+  // kAction: the typed arguments its layer read from the action's params
+  // (LayerDef::read_action); null when it takes none or none were given.
+  std::shared_ptr<const Settings> args;
   std::string note;                               // the optional "note", kept for the writer
-  bool operator==(const Fault&) const = default;
+  // Every field (a new field goes there too: writer.cpp); args by value
+  // (Settings::equals; both null are equal).
+  bool operator==(const Fault& other) const;
 };
 
 struct Expectation {

@@ -17,6 +17,15 @@ namespace sim {
 
 using nlohmann::json;
 
+bool Fault::operator==(const Fault& o) const {
+  // Action arguments by value, not by pointer.
+  const bool same_args = !args == !o.args && (!args || args->equals(*o.args));
+  return same_args && kind == o.kind && at == o.at && path == o.path && description == o.description &&
+         target == o.target && target2 == o.target2 && groups == o.groups && shape == o.shape && link == o.link &&
+         wan_a == o.wan_a && wan_b == o.wan_b && drift_ppb == o.drift_ppb && jump == o.jump && delay == o.delay &&
+         lose_unsynced == o.lose_unsynced && action == o.action && note == o.note;
+}
+
 bool Scenario::operator==(const Scenario& o) const {
   // Settings are compared by value, not by pointer.
   const auto same = [](const std::map<std::string, std::shared_ptr<const Settings>>& a,
@@ -111,7 +120,11 @@ json fault_json(const Scenario& s, const Fault& f) {
     case K::kPause: j["pause"] = target_json(s, f.target); break;
     case K::kResume: j["resume"] = target_json(s, f.target); break;
     case K::kIsolate: j["isolate"] = target_json(s, f.target); break;
-    case K::kAction: j[f.action] = target_json(s, f.target); break;
+    case K::kAction:
+      j[f.action] = target_json(s, f.target);
+      // The arguments' keys sit beside the action's ({"service": {...}}).
+      if (f.args) j.update(f.args->to_json());
+      break;
     case K::kPartitionGroups: {
       json groups = json::array();
       for (const auto& g : f.groups) groups.push_back(names_of(s, g));
