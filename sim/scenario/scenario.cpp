@@ -10,6 +10,8 @@
 #include <set>
 #include <sstream>
 
+#include "core/check.hpp"
+
 namespace sim {
 
 using nlohmann::json;
@@ -62,9 +64,24 @@ bool needs_leader(Target::Kind k) {
   return k == Target::Kind::kLeader || k == Target::Kind::kFollowers || k == Target::Kind::kRandomFollower;
 }
 
-std::string join(const std::vector<std::string>& items) {
+std::string join(const std::vector<std::string>& items, const char* separator = ", ") {
   std::string out;
-  for (const std::string& s : items) out += (out.empty() ? "" : ", ") + s;
+  for (const std::string& s : items) out += (out.empty() ? "" : separator) + s;
+  return out;
+}
+
+bool contains(const std::vector<std::string>& items, const std::string& item) {
+  return std::find(items.begin(), items.end(), item) != items.end();
+}
+
+// The keys of a fault object the parser reads itself, whatever its action.
+bool common_fault_key(const std::string& k) { return k == "at" || k == "note" || k == "lose_unsynced" || k == "delay"; }
+
+// The actions of `stack` that take `key` as a param, in declaration order.
+std::vector<std::string> actions_taking(const StackDef& stack, const std::string& key) {
+  std::vector<std::string> out;
+  for (const std::string& a : stack.actions())
+    if (!contains(out, a) && contains(stack.action_params(a), key)) out.push_back(a);
   return out;
 }
 
@@ -473,7 +490,69 @@ struct Parser {
         {"unslow", Fault::Kind::kUnslow, &Parser::on_target},
     };
     for (const std::string& a : stack->actions()) out.push_back({a, Fault::Kind::kAction, &Parser::protocol_action});
+    // A param is a key of the fault object beside the action's: it cannot be
+    // one the parser reads itself, nor the name of an action.
+    for (const std::string& a : stack->actions())
+      for (const std::string& p : stack->action_params(a)) {
+        bool action_name = false;
+        for (const FaultAction& other : out) action_name = action_name || other.name == p;
+        CORE_CHECK(!common_fault_key(p) && !action_name,
+                   "action " + a + " of stack " + stack->name + " declares param \"" + p + "\", a key the fault parser keeps");
+      }
     return out;
+  }
+
+  // The error for `key` of a fault object that is neither a common key, nor
+  // an action of this stack, nor a param of the fault's `action` (nullptr
+  // when the fault has none or several); `params` are that action's, and
+  // `foreign_actions` the actions of other stacks among the fault's keys.
+  // True when the key is in error (reported here, or by the foreign action
+  // it belongs to); false when it is a param of another action of this stack
+  // and the fault has no single action: the missing or extra action is then
+  // the one error to report.
+  bool fault_key_error(const Reader& r, const std::string& key, const FaultAction* action,
+                       const std::vector<std::string>& params, const std::vector<std::string>& names,
+                       const std::vector<std::string>& foreign_actions) {
+    // A param of another action of this stack says whose it is.
+    const std::vector<std::string> takers = actions_taking(*stack, key);
+    if (!takers.empty()) {
+      if (action == nullptr) return false;
+      r[key].error("\"" + key + "\" belongs to " + join(takers, "/") + ", not to " + action->name);
+      return true;
+    }
+    // An action of another stack says so.
+    std::vector<std::string> owners;
+    for (const std::string& n : registry.names())
+      if (contains(registry.find(n)->actions(), key)) owners.push_back(n);
+    if (!owners.empty()) {
+      r[key].error("\"" + key + "\" is an action of protocol " + join(owners) + "; this scenario runs " + s.stack +
+                   " (its actions: " + join(names) + ")");
+      return true;
+    }
+    // So does a param of another stack's action, unless that action is in
+    // this fault too (its error is the one to report).
+    std::vector<std::string> elsewhere;
+    for (const std::string& n : registry.names()) {
+      if (n == s.stack) continue;
+      const std::vector<std::string> foreign = actions_taking(*registry.find(n), key);
+      for (const std::string& a : foreign)
+        if (contains(foreign_actions, a)) return true;
+      if (!foreign.empty()) elsewhere.push_back("protocol " + n + "'s " + join(foreign, "/"));
+    }
+    if (!elsewhere.empty()) {
+      r[key].error("\"" + key + "\" belongs to " + join(elsewhere) + "; this scenario runs " + s.stack);
+      return true;
+    }
+    std::string also;
+    if (!params.empty()) {
+      std::vector<std::string> quoted;
+      for (const std::string& p : params) quoted.push_back("\"" + p + "\"");
+      also = "; " + action->name + " also takes " + join(quoted);
+    }
+    r[key].error("unknown key (a fault has \"at\", an optional \"note\", \"lose_unsynced\" for a crash, \"delay\" for a "
+                 "slow, and one action: " +
+                 join(names) + also + ")");
+    return true;
   }
 
   // Finds the fault's one action key and hands its value to that action's parser.
@@ -488,32 +567,26 @@ struct Parser {
     Fault f;
     f.path = r.path();
     std::vector<const FaultAction*> found;
-    bool unknown = false;
+    std::vector<std::string> others;  // keys that are neither common keys nor actions of this stack
     for (auto it = r.json().begin(); it != r.json().end(); ++it) {
       const std::string& k = it.key();
-      if (k == "at" || k == "note" || k == "lose_unsynced" || k == "delay") continue;
+      if (common_fault_key(k)) continue;
       const FaultAction* a = nullptr;
       for (const FaultAction& candidate : actions)
         if (candidate.name == k) a = &candidate;
-      if (a) {
-        found.push_back(a);
-        continue;
-      }
-      unknown = true;
-      // An action of another stack says so.
-      std::vector<std::string> owners;
-      for (const std::string& n : registry.names()) {
-        const std::vector<std::string> acts = registry.find(n)->actions();
-        if (std::find(acts.begin(), acts.end(), k) != acts.end()) owners.push_back(n);
-      }
-      if (!owners.empty())
-        r[k].error("\"" + k + "\" is an action of protocol " + join(owners) + "; this scenario runs " + s.stack +
-                   " (its actions: " + join(names) + ")");
-      else
-        r[k].error("unknown key (a fault has \"at\", an optional \"note\", \"lose_unsynced\" for a crash, \"delay\" for a "
-                   "slow, and one action: " +
-                   join(names) + ")");
+      if (a) found.push_back(a);
+      else others.push_back(k);
     }
+    // The one action's params are its own keys; any other key is an error.
+    const FaultAction* single = found.size() == 1 ? found[0] : nullptr;
+    const std::vector<std::string> params = single ? stack->action_params(single->name) : std::vector<std::string>{};
+    std::vector<std::string> foreign_actions;  // actions of other stacks named in this fault
+    for (const std::string& k : others)
+      for (const std::string& n : registry.names())
+        if (contains(registry.find(n)->actions(), k)) foreign_actions.push_back(k);
+    bool unknown = false;
+    for (const std::string& k : others)
+      if (!contains(params, k)) unknown = fault_key_error(r, k, single, params, names, foreign_actions) || unknown;
     if (r.require("at", "when the fault fires, e.g. \"10s\"")) r["at"].duration(f.at);
     if (r.has("note")) r["note"].string(f.note);
     if (found.size() != 1) {
@@ -547,7 +620,15 @@ struct Parser {
     }
     f.kind = action.kind;
     // The action is parsed even when the delay is wrong, so that both are reported.
-    if ((this->*action.parse)(r[action.name], action.name, f) && delay_ok) s.faults.push_back(std::move(f));
+    bool ok = (this->*action.parse)(r[action.name], action.name, f) && delay_ok;
+    if (!params.empty()) {
+      // Its layer reads the action's params (also when the target is wrong).
+      const size_t before = errors.size();
+      f.args = stack->action_layer(action.name)->read_action(action.name, r, s);
+      ok = ok && errors.size() == before;
+      if (f.args) f.description += " " + f.args->to_json().dump();
+    }
+    if (ok) s.faults.push_back(std::move(f));
   }
 
   // Static consistency of faults on named nodes: a crash of a node that is
