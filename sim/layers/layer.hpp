@@ -31,6 +31,7 @@ namespace sim {
 
 struct Scenario;
 struct Expectation;
+class Settings;
 
 class Layer {
  public:
@@ -66,9 +67,14 @@ class Layer {
   // --- selectors and actions ---
   // The running leader, when the layer has one.
   virtual std::optional<core::NodeId> leader() const { return std::nullopt; }
-  // A fault action of LayerDef::actions(), with its resolved targets. Returns
-  // what happened, for the summary ("" when nothing needs saying).
-  virtual std::string action(const std::string& /*name*/, const std::vector<core::NodeId>& /*nodes*/) { return {}; }
+  // A fault action of LayerDef::actions(), with its resolved targets and the
+  // typed arguments LayerDef::read_action read from its params (nullptr when
+  // it takes none or none were given). Returns what happened, for the
+  // summary ("" when nothing needs saying).
+  virtual std::string action(const std::string& /*name*/, const std::vector<core::NodeId>& /*nodes*/,
+                             const Settings* /*args*/) {
+    return {};
+  }
 
   // --- results ---
   // A by-property of this layer at its deadline.

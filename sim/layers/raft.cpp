@@ -308,7 +308,7 @@ core::NodeId RaftLayer::running_leader() const {
 
 std::optional<core::NodeId> RaftLayer::leader() const { return running_leader(); }
 
-std::string RaftLayer::action(const std::string& name, const std::vector<core::NodeId>& nodes) {
+std::string RaftLayer::action(const std::string& name, const std::vector<core::NodeId>& nodes, const Settings* /*args*/) {
   const core::NodeId l = running_leader();
   if (l == core::kNoNode) return "no running leader: nothing done";
   core::raft::Node* n = nodes_[l];

@@ -61,7 +61,7 @@ class RaftLayer final : public Layer, public KvTarget {
   void after_fault(const char* cause) override { world_changed(cause); }
 
   std::optional<core::NodeId> leader() const override;
-  std::string action(const std::string& name, const std::vector<core::NodeId>& nodes) override;
+  std::string action(const std::string& name, const std::vector<core::NodeId>& nodes, const Settings* args) override;
 
   bool holds(const Expectation& e, std::string& detail) override;
   std::optional<Violation> violation(const std::string& property) const override;

@@ -255,7 +255,7 @@ void SerfLayer::on_record(core::Time now, core::NodeId v, const core::Record& r)
 
 // ---------------------------------------------------------------- actions
 
-std::string SerfLayer::action(const std::string& name, const std::vector<core::NodeId>& nodes) {
+std::string SerfLayer::action(const std::string& name, const std::vector<core::NodeId>& nodes, const Settings* /*args*/) {
   std::string said;
   const auto say = [&](const std::string& s) {
     if (!said.empty()) said += "; ";

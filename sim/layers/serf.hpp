@@ -52,7 +52,7 @@ class SerfLayer final : public Layer {
   void on_record(core::Time now, core::NodeId node, const core::Record& r) override;
   void on_lifecycle(core::Time now, core::NodeId node, Lifecycle what) override;
 
-  std::string action(const std::string& name, const std::vector<core::NodeId>& nodes) override;
+  std::string action(const std::string& name, const std::vector<core::NodeId>& nodes, const Settings* args) override;
   bool holds(const Expectation& e, std::string& detail) override;
   std::optional<Violation> violation(const std::string& property) const override;
   nlohmann::json metrics() const override;

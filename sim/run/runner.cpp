@@ -247,7 +247,7 @@ void Runner::apply_fault(const Fault& f) {
       for (core::NodeId n : nodes) s.unslow(n);
       break;
     case Fault::Kind::kAction:
-      outcome = stack_->action(f.action, nodes);
+      outcome = stack_->action(f.action, nodes, f.args.get());
       break;
   }
   stack_->after_fault(f.kind == Fault::Kind::kPause ? "paused" : f.kind == Fault::Kind::kCrash ? "crash" : "isolated");

@@ -52,11 +52,11 @@ std::optional<core::NodeId> Stack::leader() const {
   return std::nullopt;
 }
 
-std::string Stack::action(const std::string& name, const std::vector<core::NodeId>& nodes) {
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    const auto actions = def_.layers[i]->actions();
-    if (std::find(actions.begin(), actions.end(), name) != actions.end()) return layers_[i].layer->action(name, nodes);
-  }
+std::string Stack::action(const std::string& name, const std::vector<core::NodeId>& nodes, const Settings* args) {
+  // The layer that declares it (StackDef::action_layer) runs it.
+  const LayerDef* owner = def_.action_layer(name);
+  for (size_t i = 0; i < layers_.size(); ++i)
+    if (def_.layers[i] == owner) return layers_[i].layer->action(name, nodes, args);
   CORE_CHECK(false, "no layer of stack " + def_.name + " has action " + name);  // validation prevents it
   return {};
 }

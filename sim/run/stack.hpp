@@ -36,9 +36,10 @@ class Stack final : public Observer {
 
   // The running leader, when a layer elects one.
   std::optional<core::NodeId> leader() const;
-  // A fault action of one of the layers; returns what happened ("" when
+  // A fault action of one of the layers, with the fault's arguments
+  // (Fault::args; nullptr when none); returns what happened ("" when
   // nothing needs saying).
-  std::string action(const std::string& name, const std::vector<core::NodeId>& nodes);
+  std::string action(const std::string& name, const std::vector<core::NodeId>& nodes, const Settings* args);
   void after_fault(const char* cause);
 
   bool holds(const Expectation& e, std::string& detail);
