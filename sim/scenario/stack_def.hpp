@@ -65,7 +65,7 @@ class LayerDef {
   // arguments (errors through the readers, with their JSON paths: a missing
   // required key through fault.require); called only when the action has
   // params. May return nullptr when every param is optional and absent.
-  // The parser hands the arguments to Layer::action when the fault fires;
+  // Fault::args keeps them and Layer::action gets them when the fault fires;
   // the writer puts to_json()'s keys back into the fault object, so reading
   // them back must give equal arguments.
   virtual std::shared_ptr<const Settings> read_action(const std::string& /*name*/, const Reader& /*fault*/,
