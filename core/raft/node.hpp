@@ -117,6 +117,14 @@ class Node : public core::Node {
 
   // ---- client API (leader only; otherwise an immediate error) ----
   Proposal propose(Env& env, uint64_t request_id, std::string data);
+  // hashicorp Barrier: appends an EntryType::kBarrier entry, replicated and
+  // committed like a command but never handed to the StateMachine. Its
+  // outcome {request_id, index, term, kOk, result ""} comes when the leader
+  // applies it, i.e. once every entry before it has been applied here (what
+  // a new leader waits for before serving reads). Leadership lost first:
+  // kLeadershipLost, outcome unknown, as for propose. Refused like propose
+  // (not leader, leadership transfer in progress).
+  Proposal barrier(Env& env, uint64_t request_id);
   // Membership changes: prev_index != 0 must equal the latest configuration's
   // index. One uncommitted change at a time, and only once the leader has
   // committed an entry of its own term.
@@ -244,6 +252,9 @@ class Node : public core::Node {
   enum class ConfigChange : uint8_t { kAddVoter, kAddNonvoter, kDemoteVoter, kRemoveServer };
   Proposal change_configuration(uint64_t request_id, NodeId id, uint64_t prev_index, ConfigChange op);
   Proposal leader_check() const;
+  // Appends an entry whose apply answers request_id; the caller has checked
+  // that this node may accept it.
+  Proposal append_request(uint64_t request_id, EntryType type, std::string data);
   void maybe_send_timeout_now();
   void end_transfer(TransferStage outcome);
 

@@ -14,11 +14,28 @@ Proposal Node::propose(Env& env, uint64_t request_id, std::string data) {
   env_ = &env;
   Proposal p = leader_check();
   if (!p.ok()) return p;
+  p = append_request(request_id, EntryType::kCommand, std::move(data));
+  check_invariants();
+  return p;
+}
+
+Proposal Node::barrier(Env& env, uint64_t request_id) {
+  env_ = &env;
+  // hashicorp sends a barrier down the same channel as Apply, so it is
+  // refused in the same cases.
+  Proposal p = leader_check();
+  if (!p.ok()) return p;
+  p = append_request(request_id, EntryType::kBarrier, {});
+  check_invariants();
+  return p;
+}
+
+Proposal Node::append_request(uint64_t request_id, EntryType type, std::string data) {
+  Proposal p;
   p.term = term_;
   p.index = last_log_index() + 1;
   pending_[p.index] = request_id;
-  leader_append(EntryType::kCommand, std::move(data));
-  check_invariants();
+  leader_append(type, std::move(data));
   return p;
 }
 
@@ -73,11 +90,7 @@ Proposal Node::change_configuration(uint64_t request_id, NodeId id, uint64_t pre
     case ConfigChange::kRemoveServer: next.remove(id); break;
   }
   if (next.voter_count() == 0) return Proposal{"configuration would have no voters"};
-  p.term = term_;
-  p.index = last_log_index() + 1;
-  pending_[p.index] = request_id;
-  leader_append(EntryType::kConfiguration, next.encode());
-  return p;
+  return append_request(request_id, EntryType::kConfiguration, next.encode());
 }
 
 std::string Node::transfer_leadership(Env& env, NodeId target) {

@@ -444,7 +444,15 @@ void Node::apply_committed() {
     if (e == nullptr) break;
     ++applied_;
     std::string result;
-    if (e->type == EntryType::kCommand) result = sm_->apply(e->index, e->term, e->data);
+    switch (e->type) {
+      case EntryType::kCommand: result = sm_->apply(e->index, e->term, e->data); break;
+      // The others never reach the state machine: a configuration took
+      // effect when appended; a no-op and a barrier only mark a point in the
+      // log (a barrier's caller is answered below, like a command's).
+      case EntryType::kNoop:
+      case EntryType::kConfiguration:
+      case EntryType::kBarrier: break;
+    }
     record(kRecordApply, e->index, e->term, entry_hash(e->type, e->data));
     auto pending = pending_.find(e->index);
     if (pending != pending_.end()) {

@@ -134,7 +134,8 @@ bool Cluster::up(NodeId id) const { return slots_.at(id)->up; }
 
 void Cluster::make_node(NodeId id) {
   Slot& s = *slots_[id];
-  s.node = std::make_unique<core::raft::Node>(opts_.config, std::make_unique<core::raft::KvStateMachine>());
+  s.node = std::make_unique<core::raft::Node>(
+      opts_.config, opts_.state_machine ? opts_.state_machine() : std::make_unique<core::raft::KvStateMachine>());
   s.node->set_collect_completions(true);
   s.up = true;
 }
@@ -159,6 +160,7 @@ void Cluster::after_event() {
       print("  n" + std::to_string(i) + " completion request=" + std::to_string(c.request_id) +
             (c.error == core::raft::kOk ? " index=" + std::to_string(c.index) + " result=\"" + c.result + "\""
                                         : " error=" + std::to_string(c.error)));
+      completions_.emplace_back(i, c);
     }
   }
 }
@@ -353,6 +355,18 @@ core::raft::Proposal Cluster::change(NodeId leader, const std::string& op, NodeI
   return p;
 }
 
+core::raft::Proposal Cluster::barrier(NodeId id) {
+  Slot& s = *slots_[id];
+  ++event_seq_;
+  const uint64_t req = ++request_seq_;
+  auto p = s.node->barrier(*s.env, req);
+  print(p.ok() ? "barrier " + std::to_string(req) + " accepted at index " + std::to_string(p.index) + " term " +
+                     std::to_string(p.term)
+               : "barrier " + std::to_string(req) + " rejected: " + p.error);
+  after_event();
+  return p;
+}
+
 std::string Cluster::transfer(NodeId leader, NodeId target) {
   Slot& s = *slots_[leader];
   ++event_seq_;
@@ -400,6 +414,7 @@ void Cluster::print_log(NodeId id) {
     const core::raft::Entry* e = n.entry(i);
     std::string line = std::to_string(e->index) + "/" + std::to_string(e->term) + " ";
     if (e->type == core::raft::EntryType::kNoop) line += "noop";
+    else if (e->type == core::raft::EntryType::kBarrier) line += "barrier";
     else if (e->type == core::raft::EntryType::kConfiguration)
       line += "conf " + core::raft::Configuration::decode(e->data).value_or(core::raft::Configuration{}).to_string();
     else line += "\"" + e->data + "\"";

@@ -17,6 +17,7 @@
 //   timers I | log I | kv I | snapshot I | sync I
 //   crash I [lose=1] | restart I | isolate I... | heal
 //   propose I DATA...
+//   barrier I
 //   add-voter|add-nonvoter|demote|remove LEADER TARGET [prev=N]
 //   transfer LEADER [TARGET]
 #include <catch2/catch.hpp>
@@ -165,6 +166,8 @@ std::string run(std::unique_ptr<Cluster>& c, const std::string& line) {
     std::string data;
     for (size_t i = 1; i < cmd.args.size(); ++i) data += (i > 1 ? " " : "") + cmd.args[i];
     c->propose(cmd.id(0), data);
+  } else if (cmd.name == "barrier") {
+    c->barrier(cmd.id(0));
   } else if (cmd.name == "add-voter" || cmd.name == "add-nonvoter" || cmd.name == "demote" || cmd.name == "remove") {
     c->change(cmd.id(0), cmd.name, cmd.id(1), std::stoull(cmd.opt("prev", "0")));
   } else if (cmd.name == "transfer") {

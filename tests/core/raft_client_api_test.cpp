@@ -1,0 +1,197 @@
+// The client calls a Consul server makes besides propose: barrier() (hashicorp
+// Barrier). Each test states the behaviour that a broken implementation would
+// miss; testdata/raft/barrier.txt shows the same runs message by message.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "core/raft/node.hpp"
+#include "core/raft/state_machine.hpp"
+#include "tests/core/raft_harness.hpp"
+
+using core::kMillisecond;
+using core::kNoNode;
+using core::NodeId;
+using core::raft::Completion;
+using core::raft::EntryType;
+using core::raft::KvStateMachine;
+using core::raft::Role;
+
+namespace {
+
+// A KV store that remembers the index of every entry handed to it.
+class RecordingKv : public KvStateMachine {
+ public:
+  explicit RecordingKv(std::shared_ptr<std::vector<uint64_t>> seen) : seen_(std::move(seen)) {}
+  std::string apply(uint64_t index, uint64_t term, const std::string& data) override {
+    seen_->push_back(index);
+    return KvStateMachine::apply(index, term, data);
+  }
+
+ private:
+  std::shared_ptr<std::vector<uint64_t>> seen_;
+};
+
+// Per node, the indexes its state machine was handed (across restarts).
+struct Recorded {
+  std::vector<std::shared_ptr<std::vector<uint64_t>>> seen;
+  bool saw(NodeId id, uint64_t index) const {
+    return std::find(seen[id]->begin(), seen[id]->end(), index) != seen[id]->end();
+  }
+};
+
+raft_test::ClusterOptions recording(size_t nodes, Recorded& rec) {
+  raft_test::ClusterOptions o;
+  o.nodes = nodes;
+  o.state_machine = [&rec]() {
+    rec.seen.push_back(std::make_shared<std::vector<uint64_t>>());
+    return std::make_unique<RecordingKv>(rec.seen.back());
+  };
+  return o;
+}
+
+// Elects node 0 (pre-vote and vote delivered at once) and commits its no-op.
+void elect_node0(raft_test::Cluster& c) {
+  REQUIRE(c.fire(0, "election"));
+  c.stabilize();
+  REQUIRE(c.node(0).role() == Role::kLeader);
+  REQUIRE(c.node(0).commit_index() == c.node(0).last_log_index());
+}
+
+// The completions of `request` so far.
+std::vector<Completion> done(const raft_test::Cluster& c, uint64_t request) {
+  std::vector<Completion> out;
+  for (const auto& [node, comp] : c.completions())
+    if (comp.request_id == request) out.push_back(comp);
+  return out;
+}
+
+// Position of `request`'s first completion in the order they were queued.
+size_t done_position(const raft_test::Cluster& c, uint64_t request) {
+  const auto& all = c.completions();
+  for (size_t i = 0; i < all.size(); ++i)
+    if (all[i].second.request_id == request) return i;
+  return SIZE_MAX;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- barrier
+
+TEST_CASE("raft barrier: answered once the commands before it are applied, never seen by the state machine",
+          "[raft][barrier]") {
+  Recorded rec;
+  raft_test::Cluster c(recording(3, rec));
+  elect_node0(c);
+  // Request ids are numbered by the harness from 1 in call order.
+  REQUIRE(c.propose(0, KvStateMachine::put("a", "1")).ok());  // request 1
+  REQUIRE(c.propose(0, KvStateMachine::put("b", "2")).ok());  // request 2
+  const core::raft::Proposal b = c.barrier(0);                 // request 3
+  REQUIRE(b.ok());
+  CHECK(b.index == c.node(0).last_log_index());
+  CHECK(b.term == c.node(0).term());
+  REQUIRE(c.node(0).entry(b.index) != nullptr);
+  CHECK(c.node(0).entry(b.index)->type == EntryType::kBarrier);
+  // Appended, not yet committed: no answer yet.
+  CHECK(done(c, 3).empty());
+  CHECK(c.node(0).last_applied() < b.index - 1);
+
+  c.stabilize();
+  REQUIRE(c.node(0).last_applied() == b.index);
+  const auto barrier_done = done(c, 3);
+  REQUIRE(barrier_done.size() == 1);
+  CHECK(barrier_done[0].error == core::raft::kOk);
+  CHECK(barrier_done[0].index == b.index);
+  CHECK(barrier_done[0].term == b.term);
+  CHECK(barrier_done[0].result.empty());
+  // The commands before it were answered first.
+  CHECK(done_position(c, 1) < done_position(c, 3));
+  CHECK(done_position(c, 2) < done_position(c, 3));
+  CHECK(!rec.saw(0, b.index));
+  CHECK(rec.saw(0, b.index - 1));
+
+  // Followers apply it (once they learn the commit index) without touching
+  // their state machines, and answer nobody.
+  c.fire(0, "commit");
+  c.stabilize();
+  for (NodeId id : {1, 2}) {
+    CHECK(c.node(id).last_applied() == b.index);
+    CHECK(!rec.saw(id, b.index));
+    CHECK(rec.saw(id, b.index - 1));
+  }
+  CHECK(done(c, 3).size() == 1);
+  CHECK(c.checker().ok());
+}
+
+TEST_CASE("raft barrier: refused when not leader, like propose", "[raft][barrier]") {
+  raft_test::Cluster c(raft_test::ClusterOptions{});
+  elect_node0(c);
+  const core::raft::Proposal p = c.barrier(1);
+  CHECK(!p.ok());
+  CHECK(p.error == "not leader; leader is 0");
+  CHECK(c.node(1).last_log_index() == c.node(0).last_log_index());
+}
+
+TEST_CASE("raft barrier: the leader deposed before it commits answers leadership lost", "[raft][barrier]") {
+  raft_test::Cluster c(raft_test::ClusterOptions{});
+  elect_node0(c);
+  c.isolate(0);
+  const core::raft::Proposal b = c.barrier(0);
+  REQUIRE(b.ok());
+  c.stabilize();  // dropped
+  CHECK(done(c, 1).empty());
+  // Lease 50ms: without a quorum's contact the leader steps down.
+  c.tick(60 * kMillisecond);
+  REQUIRE(c.node(0).role() == Role::kFollower);
+  const auto out = done(c, 1);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].error == core::raft::kLeadershipLost);
+  CHECK(out[0].index == 0);
+  CHECK(c.node(0).commit_index() < b.index);
+}
+
+TEST_CASE("raft barrier: the entry survives a restart and a restarted follower re-applies around it",
+          "[raft][barrier]") {
+  Recorded rec;
+  raft_test::Cluster c(recording(3, rec));
+  elect_node0(c);
+  REQUIRE(c.propose(0, KvStateMachine::put("a", "1")).ok());
+  const uint64_t barrier_index = c.barrier(0).index;
+  REQUIRE(c.propose(0, KvStateMachine::put("c", "3")).ok());
+  c.stabilize();
+  c.fire(0, "commit");
+  c.stabilize();
+  REQUIRE(c.node(1).last_applied() == barrier_index + 1);
+
+  // Unsynced writes lost: the barrier was synced with the rest of the log.
+  c.crash(1, /*lose_unsynced=*/true);
+  c.restart(1);
+  REQUIRE(c.node(1).entry(barrier_index) != nullptr);
+  CHECK(c.node(1).entry(barrier_index)->type == EntryType::kBarrier);
+  CHECK(c.node(1).entry(barrier_index)->term == c.node(0).term());
+  CHECK(c.node(1).entry(barrier_index)->data.empty());
+  CHECK(c.node(1).last_log_index() == c.node(0).last_log_index());
+  CHECK(c.node(1).last_applied() == 0);
+
+  rec.seen[1]->clear();
+  c.fire(0, "commit");
+  c.stabilize();
+  CHECK(c.node(1).last_applied() == barrier_index + 1);
+  CHECK(rec.saw(1, barrier_index - 1));
+  CHECK(rec.saw(1, barrier_index + 1));
+  CHECK(!rec.saw(1, barrier_index));
+  const auto& kv = dynamic_cast<const KvStateMachine&>(c.node(1).state_machine());
+  CHECK(kv.data() == dynamic_cast<const KvStateMachine&>(c.node(0).state_machine()).data());
+  CHECK(kv.data().size() == 2);
+
+  // The whole cluster restarts: the leader's copy comes back too.
+  for (NodeId id : {0, 1, 2}) c.crash(id, true);
+  for (NodeId id : {0, 1, 2}) c.restart(id);
+  for (NodeId id : {0, 1, 2}) {
+    REQUIRE(c.node(id).entry(barrier_index) != nullptr);
+    CHECK(c.node(id).entry(barrier_index)->type == EntryType::kBarrier);
+  }
+  CHECK(c.checker().ok());
+}
