@@ -89,6 +89,7 @@ void Node::start(Env& env) {
   election_timer_ = snapshot_timer_ = commit_timer_ = lease_timer_ = transfer_timer_ = 0;
   peers_.clear();
   pending_.clear();
+  verifications_.clear();
   unsynced_.clear();
   granted_.clear();
   transfer_target_ = kNoNode;
@@ -176,10 +177,7 @@ void Node::on_timer(Env& env, uint64_t what) {
       auto it = peers_.find(peer);
       if (role_ != Role::kLeader || it == peers_.end()) break;
       it->second.hb_timer = 0;
-      send_heartbeat(peer);
-      const Duration every = cfg_.timer_mode == TimerMode::kPaper ? cfg_.election_timeout / 2
-                                                                  : random_timeout(cfg_.heartbeat_timeout / 10);
-      it->second.hb_timer = arm(every, kTimerHeartbeat, peer);
+      heartbeat_now(peer, it->second);
       break;
     }
     case kTimerRetry: {
@@ -265,6 +263,12 @@ void Node::leave_leader() {
     if (collect_completions_) completions_.push_back(Completion{request, 0, 0, kLeadershipLost, {}});
   }
   pending_.clear();
+  // Pending verifications too (hashicorp answers them ErrLeadershipLost).
+  for (const Verification& v : verifications_) {
+    record(kRecordClientDone, v.request_id, 0, kLeadershipLost);
+    if (collect_completions_) completions_.push_back(Completion{v.request_id, 0, 0, kLeadershipLost, {}});
+  }
+  verifications_.clear();
   unsynced_.clear();
   if (leader_ == env().self()) set_leader(kNoNode);
 }

@@ -1,6 +1,7 @@
 // The client calls a Consul server makes besides propose: barrier() (hashicorp
-// Barrier). Each test states the behaviour that a broken implementation would
-// miss; testdata/raft/barrier.txt shows the same runs message by message.
+// Barrier) and verify_leader() (VerifyLeader). Each test states the behaviour
+// that a broken implementation would miss; testdata/raft/barrier.txt and
+// verify_leader.txt show the same runs message by message.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -194,4 +195,156 @@ TEST_CASE("raft barrier: the entry survives a restart and a restarted follower r
     CHECK(c.node(id).entry(barrier_index)->type == EntryType::kBarrier);
   }
   CHECK(c.checker().ok());
+}
+
+// ---------------------------------------------------------------- verify_leader
+
+TEST_CASE("raft verify_leader: a quorum of answers to heartbeats sent since the call confirms leadership",
+          "[raft][verify]") {
+  raft_test::Cluster c(raft_test::ClusterOptions{});
+  elect_node0(c);
+  REQUIRE(c.queued() == 0);
+  const core::raft::Proposal p = c.verify(0);  // request 1
+  REQUIRE(p.ok());
+  CHECK(p.term == c.node(0).term());
+  CHECK(p.index == 0);
+  // A heartbeat to each peer at once; no answer yet.
+  CHECK(c.queued() == 2);
+  CHECK(done(c, 1).empty());
+  c.deliver(kNoNode, 1);
+  c.deliver(1, 0);  // n1 and n0 itself: 2 of 3
+  const auto out = done(c, 1);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].error == core::raft::kOk);
+  CHECK(out[0].index == 0);
+  CHECK(out[0].term == p.term);
+  CHECK(out[0].result == "verified");
+  c.stabilize();
+  CHECK(done(c, 1).size() == 1);
+  CHECK(c.node(0).role() == Role::kLeader);
+}
+
+TEST_CASE("raft verify_leader: a minority's answers, however many, and answers to older heartbeats are not enough",
+          "[raft][verify]") {
+  raft_test::ClusterOptions o;
+  o.nodes = 5;
+  raft_test::Cluster c(o);
+  elect_node0(c);
+  // n2 answers a heartbeat sent before the call.
+  REQUIRE(c.fire(0, "heartbeat/2"));
+  REQUIRE(c.deliver(kNoNode, 2) == 1);
+  REQUIRE(c.verify(0).ok());  // request 1
+  c.deliver(kNoNode, 1);
+  c.deliver(1, 0);
+  CHECK(c.deliver(2, 0) == 1);  // the old answer: not counted
+  CHECK(done(c, 1).empty());
+  // n1 again: still one voter besides the leader.
+  REQUIRE(c.fire(0, "heartbeat/1"));
+  c.deliver(kNoNode, 1);
+  CHECK(c.deliver(1, 0) == 1);
+  CHECK(done(c, 1).empty());
+  // n2's answer to the heartbeat sent by the call makes 3 of 5.
+  c.deliver(kNoNode, 2);
+  c.deliver(2, 0);
+  const auto out = done(c, 1);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].error == core::raft::kOk);
+  CHECK(c.checker().ok());
+}
+
+TEST_CASE("raft verify_leader: a partitioned leader fails it with leadership lost", "[raft][verify]") {
+  SECTION("it steps down on its lease") {
+    raft_test::Cluster c(raft_test::ClusterOptions{});
+    elect_node0(c);
+    c.isolate(0);
+    REQUIRE(c.verify(0).ok());
+    c.stabilize();  // heartbeats dropped
+    CHECK(done(c, 1).empty());
+    c.tick(60 * kMillisecond);  // lease 50ms
+    REQUIRE(c.node(0).role() == Role::kFollower);
+    const auto out = done(c, 1);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].error == core::raft::kLeadershipLost);
+    CHECK(out[0].index == 0);
+  }
+  SECTION("without the lease check, it learns of the next leader when the partition heals") {
+    raft_test::ClusterOptions o;
+    o.config.check_quorum = false;
+    raft_test::Cluster c(o);
+    elect_node0(c);
+    const uint64_t old_term = c.node(0).term();
+    c.isolate(0);
+    REQUIRE(c.verify(0).ok());
+    c.run(500 * kMillisecond);
+    REQUIRE(c.node(0).role() == Role::kLeader);  // still believes it leads
+    CHECK(done(c, 1).empty());
+    const bool new_leader = (c.node(1).role() == Role::kLeader) != (c.node(2).role() == Role::kLeader);
+    REQUIRE(new_leader);
+    c.heal();
+    c.run(100 * kMillisecond);
+    CHECK(c.node(0).role() == Role::kFollower);
+    CHECK(c.node(0).term() > old_term);
+    const auto out = done(c, 1);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].error == core::raft::kLeadershipLost);
+    CHECK(c.checker().ok());
+  }
+}
+
+TEST_CASE("raft verify_leader: a single voter verifies at once, nonvoters or not", "[raft][verify]") {
+  raft_test::ClusterOptions o;
+  o.nodes = 2;
+  o.voters = {0};
+  raft_test::Cluster c(o);
+  REQUIRE(c.fire(0, "election"));
+  REQUIRE(c.node(0).role() == Role::kLeader);
+  REQUIRE(c.verify(0).ok());  // request 1
+  REQUIRE(done(c, 1).size() == 1);
+  CHECK(done(c, 1)[0].result == "verified");
+  CHECK(c.queued() == 0);
+
+  REQUIRE(c.change(0, "add-nonvoter", 1, 0).ok());  // request 2
+  c.stabilize();
+  c.fire(0, "commit");
+  c.stabilize();
+  REQUIRE(c.node(0).latest_configuration().find(1) != nullptr);
+  REQUIRE(c.queued() == 0);
+  REQUIRE(c.verify(0).ok());  // request 3
+  REQUIRE(done(c, 3).size() == 1);
+  CHECK(done(c, 3)[0].error == core::raft::kOk);
+  CHECK(c.queued() == 0);
+}
+
+TEST_CASE("raft verify_leader: only the latest configuration's voters count", "[raft][verify]") {
+  raft_test::ClusterOptions o;
+  o.voters = {0, 1};
+  raft_test::Cluster c(o);
+  elect_node0(c);
+  REQUIRE(c.change(0, "add-nonvoter", 2, 0).ok());  // request 1
+  c.stabilize();
+  c.fire(0, "commit");
+  c.stabilize();
+  REQUIRE(c.node(0).committed_configuration().find(2) != nullptr);
+  c.isolate(1);
+  REQUIRE(c.verify(0).ok());  // request 2
+  c.stabilize();              // n2 answers; n1 is cut off
+  CHECK(done(c, 2).empty());
+  // Removing n1 leaves n0 the only voter: the verification has its quorum.
+  c.heal();
+  REQUIRE(c.change(0, "remove", 1, 0).ok());  // request 3
+  const auto out = done(c, 2);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].error == core::raft::kOk);
+}
+
+TEST_CASE("raft verify_leader: refused when not leader, allowed during a leadership transfer", "[raft][verify]") {
+  raft_test::Cluster c(raft_test::ClusterOptions{});
+  elect_node0(c);
+  const core::raft::Proposal p = c.verify(1);
+  CHECK(!p.ok());
+  CHECK(p.error == "not leader; leader is 0");
+  REQUIRE(c.transfer(0, 2).empty());
+  CHECK(c.propose(0, KvStateMachine::put("a", "1")).error == "leadership transfer in progress");
+  CHECK(c.barrier(0).error == "leadership transfer in progress");
+  CHECK(c.verify(0).ok());
 }

@@ -367,6 +367,17 @@ core::raft::Proposal Cluster::barrier(NodeId id) {
   return p;
 }
 
+core::raft::Proposal Cluster::verify(NodeId id) {
+  Slot& s = *slots_[id];
+  ++event_seq_;
+  const uint64_t req = ++request_seq_;
+  auto p = s.node->verify_leader(*s.env, req);
+  print(p.ok() ? "verify " + std::to_string(req) + " started in term " + std::to_string(p.term)
+               : "verify " + std::to_string(req) + " rejected: " + p.error);
+  after_event();
+  return p;
+}
+
 std::string Cluster::transfer(NodeId leader, NodeId target) {
   Slot& s = *slots_[leader];
   ++event_seq_;

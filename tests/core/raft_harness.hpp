@@ -88,6 +88,7 @@ class Cluster {
   core::raft::Proposal propose(NodeId id, const std::string& data);
   core::raft::Proposal change(NodeId leader, const std::string& op, NodeId target, uint64_t prev);
   core::raft::Proposal barrier(NodeId id);
+  core::raft::Proposal verify(NodeId id);
   std::string transfer(NodeId leader, NodeId target);
   void snapshot(NodeId id);
 

@@ -18,6 +18,7 @@
 //   crash I [lose=1] | restart I | isolate I... | heal
 //   propose I DATA...
 //   barrier I
+//   verify I          verify_leader
 //   add-voter|add-nonvoter|demote|remove LEADER TARGET [prev=N]
 //   transfer LEADER [TARGET]
 #include <catch2/catch.hpp>
@@ -168,6 +169,8 @@ std::string run(std::unique_ptr<Cluster>& c, const std::string& line) {
     c->propose(cmd.id(0), data);
   } else if (cmd.name == "barrier") {
     c->barrier(cmd.id(0));
+  } else if (cmd.name == "verify") {
+    c->verify(cmd.id(0));
   } else if (cmd.name == "add-voter" || cmd.name == "add-nonvoter" || cmd.name == "demote" || cmd.name == "remove") {
     c->change(cmd.id(0), cmd.name, cmd.id(1), std::stoull(cmd.opt("prev", "0")));
   } else if (cmd.name == "transfer") {
