@@ -116,6 +116,17 @@ class Node : public core::Node {
   void set_bootstrap(Configuration c) { bootstrap_ = std::move(c); }
 
   void start(Env& env) override;
+  // hashicorp BootstrapCluster on a running node (liveBootstrap): on a
+  // started node with no Raft state at all (term 0, empty log, no snapshot,
+  // nothing in storage) it does what start() does with set_bootstrap's
+  // configuration: term 1 and the configuration as entry 1 of term 1,
+  // written and synced, tracked and recorded. The node stays a follower
+  // whose election timer keeps running, so it campaigns when the timer fires
+  // (it has never heard from a leader). Returns "" on success, or
+  // "bootstrap only works on new clusters" when the node has any state
+  // (hashicorp ErrCantBootstrap), or an error for a configuration without a
+  // voter (hashicorp checkConfiguration); nothing changes then.
+  std::string bootstrap(Env& env, Configuration c);
   void on_message(Env& env, const Message& msg) override;
   void on_timer(Env& env, uint64_t what) override;
 
@@ -218,6 +229,12 @@ class Node : public core::Node {
 
   // persistence
   void load();
+  // True when term, log, snapshot or storage hold anything (hashicorp
+  // HasExistingState): bootstrapping is then refused.
+  bool has_state() const;
+  // Term 1 and `c` as entry 1 of term 1, written and synced (hashicorp
+  // BootstrapCluster's writes). Only on a node without state.
+  void write_bootstrap(const Configuration& c);
   void persist_term_vote();
   void persist_entries(size_t from_pos);
   void truncate_from(uint64_t index);

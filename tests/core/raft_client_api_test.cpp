@@ -1,7 +1,8 @@
 // The client calls a Consul server makes besides propose: barrier() (hashicorp
-// Barrier) and verify_leader() (VerifyLeader). Each test states the behaviour
-// that a broken implementation would miss; testdata/raft/barrier.txt and
-// verify_leader.txt show the same runs message by message.
+// Barrier), verify_leader() (VerifyLeader) and bootstrap() on a running node
+// (BootstrapCluster / liveBootstrap). Each test states the behaviour that a
+// broken implementation would miss; testdata/raft/{barrier,verify_leader,
+// bootstrap}.txt show the same runs message by message.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -347,4 +348,135 @@ TEST_CASE("raft verify_leader: refused when not leader, allowed during a leaders
   CHECK(c.propose(0, KvStateMachine::put("a", "1")).error == "leadership transfer in progress");
   CHECK(c.barrier(0).error == "leadership transfer in progress");
   CHECK(c.verify(0).ok());
+}
+
+// ---------------------------------------------------------------- bootstrap
+
+namespace {
+
+raft_test::ClusterOptions empty_servers(size_t nodes) {
+  raft_test::ClusterOptions o;
+  o.nodes = nodes;
+  o.bootstrap = false;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("raft bootstrap: a running server without state, bootstrapped alone, elects itself",
+          "[raft][bootstrap]") {
+  raft_test::Cluster c(empty_servers(1));
+  // Without a configuration the election timer fires to no effect.
+  REQUIRE(c.fire(0, "election"));
+  REQUIRE(c.node(0).role() == Role::kFollower);
+  REQUIRE(c.node(0).term() == 0);
+
+  REQUIRE(c.bootstrap(0, {0}).empty());
+  const core::raft::Node& n = c.node(0);
+  CHECK(n.role() == Role::kFollower);
+  CHECK(n.term() == 1);
+  CHECK(n.first_log_index() == 1);
+  CHECK(n.last_log_index() == 1);
+  REQUIRE(n.entry(1) != nullptr);
+  CHECK(n.entry(1)->term == 1);
+  CHECK(n.entry(1)->type == EntryType::kConfiguration);
+  CHECK(n.latest_configuration() == core::raft::Configuration::voters({0}));
+  CHECK(n.latest_configuration_index() == 1);
+  CHECK(n.commit_index() == 0);
+
+  // The election timer that was already running makes it campaign.
+  c.run(250 * kMillisecond);
+  CHECK(n.role() == Role::kLeader);
+  CHECK(n.term() == 2);
+  CHECK(n.commit_index() == 2);
+  CHECK(c.checker().ok());
+}
+
+TEST_CASE("raft bootstrap: three servers bootstrapped live elect one leader", "[raft][bootstrap]") {
+  raft_test::Cluster c(empty_servers(3));
+  c.run(300 * kMillisecond);  // nothing happens without a configuration
+  for (NodeId id : {0, 1, 2}) REQUIRE(c.node(id).term() == 0);
+  for (NodeId id : {0, 1, 2}) REQUIRE(c.bootstrap(id, {0, 1, 2}).empty());
+  c.run(500 * kMillisecond);
+  std::vector<NodeId> leaders;
+  for (NodeId id : {0, 1, 2})
+    if (c.node(id).role() == Role::kLeader) leaders.push_back(id);
+  REQUIRE(leaders.size() == 1);
+  for (NodeId id : {0, 1, 2}) {
+    CHECK(c.node(id).leader() == leaders[0]);
+    CHECK(c.node(id).commit_index() >= 2);
+  }
+  REQUIRE(c.propose(leaders[0], KvStateMachine::put("a", "1")).ok());
+  c.run(100 * kMillisecond);
+  for (NodeId id : {0, 1, 2}) CHECK(dynamic_cast<const KvStateMachine&>(c.node(id).state_machine()).data().size() == 1);
+  CHECK(c.checker().ok());
+}
+
+TEST_CASE("raft bootstrap: refused on a server with any state, and without a voter", "[raft][bootstrap]") {
+  const std::string kNotNew = "bootstrap only works on new clusters";
+  SECTION("bootstrapped at its first boot") {
+    raft_test::Cluster c(raft_test::ClusterOptions{});
+    CHECK(c.bootstrap(1, {1}) == kNotNew);
+    CHECK(c.node(1).latest_configuration() == core::raft::Configuration::voters({0, 1, 2}));
+  }
+  SECTION("bootstrapped live once already") {
+    raft_test::Cluster c(empty_servers(1));
+    REQUIRE(c.bootstrap(0, {0}).empty());
+    CHECK(c.bootstrap(0, {0}) == kNotNew);
+  }
+  SECTION("an empty server that a leader has contacted") {
+    raft_test::ClusterOptions o;
+    o.voters = {0, 1};
+    raft_test::Cluster c(o);
+    elect_node0(c);
+    REQUIRE(c.node(2).term() == 0);
+    REQUIRE(c.change(0, "add-voter", 2, 0).ok());
+    c.stabilize();
+    REQUIRE(c.node(2).term() == c.node(0).term());
+    const uint64_t last = c.node(2).last_log_index();
+    CHECK(c.bootstrap(2, {2}) == kNotNew);
+    CHECK(c.node(2).last_log_index() == last);
+    CHECK(c.node(2).latest_configuration() == core::raft::Configuration::voters({0, 1, 2}));
+  }
+  SECTION("a server whose term alone was raised (a vote request)") {
+    raft_test::ClusterOptions o;
+    o.voters = {0, 1};
+    o.config.pre_vote = false;
+    o.config.leader_stickiness = false;
+    raft_test::Cluster c(o);
+    REQUIRE(c.fire(0, "election"));
+    // n2 is not asked by n0; hand it n0's request as if it had been.
+    core::raft::Msg m{1, core::raft::RequestVote{c.node(0).term(), 1, 1, false}};
+    core::Message msg;
+    msg.from = 0;
+    msg.to = 2;
+    msg.type = core::raft::kRequestVote;
+    msg.body = std::make_shared<const core::raft::Msg>(std::move(m));
+    c.inject(std::move(msg));
+    REQUIRE(c.deliver(0, 2) == 1);
+    REQUIRE(c.node(2).term() == c.node(0).term());
+    REQUIRE(c.node(2).last_log_index() == 0);
+    CHECK(c.bootstrap(2, {2}) == kNotNew);
+  }
+  SECTION("a configuration without a voter changes nothing") {
+    raft_test::Cluster c(empty_servers(1));
+    CHECK(c.node(0).term() == 0);
+    CHECK(c.bootstrap(0, {}) == "need at least one voter in configuration: {}");
+    CHECK(c.node(0).term() == 0);
+    CHECK(c.node(0).last_log_index() == 0);
+    CHECK(c.bootstrap(0, {0}).empty());
+  }
+}
+
+TEST_CASE("raft bootstrap: the writes are synced before the call returns", "[raft][bootstrap]") {
+  raft_test::Cluster c(empty_servers(1));
+  REQUIRE(c.bootstrap(0, {0}).empty());
+  c.crash(0, /*lose_unsynced=*/true);
+  c.restart(0);
+  CHECK(c.node(0).term() == 1);
+  CHECK(c.node(0).last_log_index() == 1);
+  CHECK(c.node(0).latest_configuration() == core::raft::Configuration::voters({0}));
+  CHECK(c.bootstrap(0, {0}) == "bootstrap only works on new clusters");
+  c.run(250 * kMillisecond);
+  CHECK(c.node(0).role() == Role::kLeader);
 }

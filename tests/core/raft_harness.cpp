@@ -118,7 +118,7 @@ Cluster::Cluster(ClusterOptions opts) : opts_(std::move(opts)) {
   }
   for (NodeId i = 0; i < opts_.nodes; ++i) {
     make_node(i);
-    if (std::find(opts_.voters.begin(), opts_.voters.end(), i) != opts_.voters.end()) {
+    if (opts_.bootstrap && std::find(opts_.voters.begin(), opts_.voters.end(), i) != opts_.voters.end()) {
       slots_[i]->node->set_bootstrap(core::raft::Configuration::voters(opts_.voters));
     }
     ++event_seq_;
@@ -256,6 +256,8 @@ size_t Cluster::stabilize(size_t max_rounds) {
   return total;
 }
 
+void Cluster::inject(core::Message msg) { queue_.push_back(Queued{std::move(msg), 0, now_}); }
+
 void Cluster::print_queue() {
   if (queue_.empty()) print("(empty)");
   for (const auto& q : queue_) {
@@ -376,6 +378,15 @@ core::raft::Proposal Cluster::verify(NodeId id) {
                : "verify " + std::to_string(req) + " rejected: " + p.error);
   after_event();
   return p;
+}
+
+std::string Cluster::bootstrap(NodeId id, const std::vector<NodeId>& voters) {
+  Slot& s = *slots_[id];
+  ++event_seq_;
+  const std::string err = s.node->bootstrap(*s.env, core::raft::Configuration::voters(voters));
+  print(err.empty() ? "bootstrapped" : "bootstrap rejected: " + err);
+  after_event();
+  return err;
 }
 
 std::string Cluster::transfer(NodeId leader, NodeId target) {

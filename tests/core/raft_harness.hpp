@@ -34,6 +34,7 @@ core::raft::Config test_config();
 struct ClusterOptions {
   size_t nodes = 3;
   std::vector<NodeId> voters;  // bootstrap configuration; empty = all nodes
+  bool bootstrap = true;       // false: every node starts empty (see bootstrap())
   core::raft::Config config = test_config();
   bool manual_sync = false;
   core::Duration latency = core::kMillisecond;  // one-way, for run()
@@ -65,6 +66,8 @@ class Cluster {
   // Delivers until nothing deliverable is left (bounded).
   size_t stabilize(size_t max_rounds = 1000);
   size_t queued() const { return queue_.size(); }
+  // Queues a message a test made up, as if msg.from had sent it.
+  void inject(core::Message msg);
   void print_queue();
 
   // Clock and timers.
@@ -89,6 +92,8 @@ class Cluster {
   core::raft::Proposal change(NodeId leader, const std::string& op, NodeId target, uint64_t prev);
   core::raft::Proposal barrier(NodeId id);
   core::raft::Proposal verify(NodeId id);
+  // Node::bootstrap on a running node, with `voters` as the configuration.
+  std::string bootstrap(NodeId id, const std::vector<NodeId>& voters);
   std::string transfer(NodeId leader, NodeId target);
   void snapshot(NodeId id);
 
