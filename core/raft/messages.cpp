@@ -52,6 +52,7 @@ std::string entry_list(const std::vector<Entry>& entries) {
     out += std::to_string(e.index) + "/" + std::to_string(e.term);
     if (e.type == EntryType::kNoop) out += ":noop";
     if (e.type == EntryType::kConfiguration) out += ":conf";
+    if (e.type == EntryType::kBarrier) out += ":barrier";
   }
   return out + "]";
 }

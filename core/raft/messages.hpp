@@ -40,6 +40,10 @@ enum class EntryType : uint8_t {
   kCommand = 0,        // client data for the state machine
   kNoop = 1,           // appended by every new leader (hashicorp LogNoop)
   kConfiguration = 2,  // data = Configuration::encode()
+  // Appended by Node::barrier() (hashicorp LogBarrier): no data, never handed
+  // to the state machine. Applying it on the leader means every entry before
+  // it has been applied there, which is what the caller waits for.
+  kBarrier = 3,
 };
 
 struct Entry {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cassert>
 
+#include "core/check.hpp"
 #include "core/raft/storage_layout.hpp"
 
 namespace core::raft {
@@ -89,21 +90,13 @@ void Node::start(Env& env) {
   election_timer_ = snapshot_timer_ = commit_timer_ = lease_timer_ = transfer_timer_ = 0;
   peers_.clear();
   pending_.clear();
+  verifications_.clear();
   unsynced_.clear();
   granted_.clear();
   transfer_target_ = kNoNode;
   last_recorded_conf_index_ = UINT64_MAX;
   load();
-  Storage& st = env.storage();
-  if (bootstrap_ && term_ == 0 && log_.empty() && snapshot_index_ == 0 && st.get(kTermKey) == nullptr) {
-    term_ = 1;
-    Entry e{1, 1, EntryType::kConfiguration, bootstrap_->encode()};
-    log_.push_back(e);
-    first_index_ = 1;
-    log_confs_[1] = *bootstrap_;
-    persist_entries(0);
-    persist_term_vote();  // syncs
-  }
+  if (bootstrap_ && !has_state()) write_bootstrap(*bootstrap_);
   // The state machine is rebuilt from the snapshot; the log after it is
   // re-applied once the commit index is learned again (as hashicorp does).
   sm_->restore(snapshot_data_ ? *snapshot_data_ : std::string());
@@ -113,6 +106,40 @@ void Node::start(Env& env) {
   arm_election_timer();
   snapshot_timer_ = arm(random_timeout(cfg_.snapshot_interval), kTimerSnapshot);
   check_invariants();
+}
+
+std::string Node::bootstrap(Env& env, Configuration c) {
+  env_ = &env;
+  // hashicorp checks the configuration before the state.
+  if (c.voter_count() == 0) return "need at least one voter in configuration: " + c.to_string();
+  if (has_state()) return "bootstrap only works on new clusters";
+  // A node without state cannot have campaigned or led (it knows no voters).
+  CORE_CHECK(role_ == Role::kFollower, "raft: a node without state that is not a follower");
+  write_bootstrap(c);
+  // Unlike a boot, a running node's trace has already shown term 0 and no
+  // configuration: record the changes.
+  record(kRecordTerm, term_);
+  record(kRecordAppend, 1, 1, 1);
+  note_config_change();
+  // The election timer armed by start() keeps running (hashicorp's follower
+  // loop keeps its heartbeat timer); ever_contacted_ is false, so it
+  // campaigns when the timer fires.
+  check_invariants();
+  return {};
+}
+
+bool Node::has_state() const {
+  return term_ != 0 || !log_.empty() || snapshot_index_ != 0 || env_->storage().get(kTermKey) != nullptr;
+}
+
+void Node::write_bootstrap(const Configuration& c) {
+  term_ = 1;
+  Entry e{1, 1, EntryType::kConfiguration, c.encode()};
+  log_.push_back(e);
+  first_index_ = 1;
+  log_confs_[1] = c;
+  persist_entries(0);
+  persist_term_vote();  // syncs
 }
 
 void Node::on_message(Env& env, const Message& msg) {
@@ -176,10 +203,7 @@ void Node::on_timer(Env& env, uint64_t what) {
       auto it = peers_.find(peer);
       if (role_ != Role::kLeader || it == peers_.end()) break;
       it->second.hb_timer = 0;
-      send_heartbeat(peer);
-      const Duration every = cfg_.timer_mode == TimerMode::kPaper ? cfg_.election_timeout / 2
-                                                                  : random_timeout(cfg_.heartbeat_timeout / 10);
-      it->second.hb_timer = arm(every, kTimerHeartbeat, peer);
+      heartbeat_now(peer, it->second);
       break;
     }
     case kTimerRetry: {
@@ -265,6 +289,12 @@ void Node::leave_leader() {
     if (collect_completions_) completions_.push_back(Completion{request, 0, 0, kLeadershipLost, {}});
   }
   pending_.clear();
+  // Pending verifications too (hashicorp answers them ErrLeadershipLost).
+  for (const Verification& v : verifications_) {
+    record(kRecordClientDone, v.request_id, 0, kLeadershipLost);
+    if (collect_completions_) completions_.push_back(Completion{v.request_id, 0, 0, kLeadershipLost, {}});
+  }
+  verifications_.clear();
   unsynced_.clear();
   if (leader_ == env().self()) set_leader(kNoNode);
 }

@@ -25,8 +25,9 @@
 // snapshot_index() <= last_applied(); the in-memory log holds every index in
 // [first_log_index(), last_log_index()] and starts at or below the snapshot's
 // successor; every configuration the node tracks above its snapshot is a
-// configuration entry of its log. (Debug builds also compare each tracked
-// configuration with its entry's contents.)
+// configuration entry of its log; only a leader has client requests
+// (proposals, barriers, verifications) waiting for an answer. (Debug builds
+// also compare each tracked configuration with its entry's contents.)
 #pragma once
 
 #include <cstdint>
@@ -52,7 +53,8 @@ namespace core::raft {
 enum class Role : uint8_t { kFollower = 0, kCandidate = 1, kLeader = 2 };
 const char* role_name(Role r);
 
-// Value c of a failed kRaftClientDone record {request, 0, code}.
+// Value c of a kRaftClientDone record {request, 0, code}: a failure, or
+// kOk for a verify_leader() that succeeded (it has no index).
 enum ClientError : uint64_t {
   kOk = 0,
   // Leadership was lost before the entry was applied here. The entry may
@@ -72,10 +74,12 @@ struct Proposal {
 
 struct Completion {
   uint64_t request_id = 0;
-  uint64_t index = 0;  // 0 on failure
+  uint64_t index = 0;  // 0 on failure, and for verify_leader()
   uint64_t term = 0;
   ClientError error = kOk;
-  std::string result;  // StateMachine::apply's result (commands only)
+  // StateMachine::apply's result for a command; "verified" for a
+  // verify_leader() that succeeded; empty otherwise.
+  std::string result;
 };
 
 // What checkers see of a log entry.
@@ -112,11 +116,43 @@ class Node : public core::Node {
   void set_bootstrap(Configuration c) { bootstrap_ = std::move(c); }
 
   void start(Env& env) override;
+  // hashicorp BootstrapCluster on a running node (liveBootstrap): on a
+  // started node with no Raft state at all (term 0, empty log, no snapshot,
+  // nothing in storage) it does what start() does with set_bootstrap's
+  // configuration: term 1 and the configuration as entry 1 of term 1,
+  // written and synced, tracked and recorded. The node stays a follower
+  // whose election timer keeps running, so it campaigns when the timer fires
+  // (it has never heard from a leader). Returns "" on success, or
+  // "bootstrap only works on new clusters" when the node has any state
+  // (hashicorp ErrCantBootstrap), or an error for a configuration without a
+  // voter (hashicorp checkConfiguration); nothing changes then.
+  std::string bootstrap(Env& env, Configuration c);
   void on_message(Env& env, const Message& msg) override;
   void on_timer(Env& env, uint64_t what) override;
 
   // ---- client API (leader only; otherwise an immediate error) ----
   Proposal propose(Env& env, uint64_t request_id, std::string data);
+  // hashicorp Barrier: appends an EntryType::kBarrier entry, replicated and
+  // committed like a command but never handed to the StateMachine. Its
+  // outcome {request_id, index, term, kOk, result ""} comes when the leader
+  // applies it, i.e. once every entry before it has been applied here (what
+  // a new leader waits for before serving reads). Leadership lost first:
+  // kLeadershipLost, outcome unknown, as for propose. Refused like propose
+  // (not leader, leadership transfer in progress).
+  Proposal barrier(Env& env, uint64_t request_id);
+  // hashicorp VerifyLeader (Consul's consistent reads): confirms that no
+  // other leader can have been elected since the call. It sends a heartbeat
+  // to every peer at once (each peer's heartbeat timer restarts from it) and
+  // succeeds when a quorum of the latest configuration's voters, this node
+  // included if it is one, has answered a heartbeat sent at or after the
+  // call, in this term: {request_id, 0, term, kOk, "verified"} (recorded as
+  // kRaftClientDone {request, 0, kOk}). A single voter succeeds at once,
+  // sending nothing. Leadership lost first, for any reason: kLeadershipLost.
+  // Nothing else ends it: unanswered, it waits for answers or a step-down.
+  // Several may be pending. Allowed during a leadership transfer (hashicorp
+  // too); refused when not leader, like propose. The Proposal carries the
+  // term and index 0.
+  Proposal verify_leader(Env& env, uint64_t request_id);
   // Membership changes: prev_index != 0 must equal the latest configuration's
   // index. One uncommitted change at a time, and only once the leader has
   // committed an entry of its own term.
@@ -177,6 +213,12 @@ class Node : public core::Node {
     TimerId retry_timer = 0;
     TimerId rpc_timer = 0;
   };
+  // A verify_leader() waiting for heartbeat answers.
+  struct Verification {
+    uint64_t request_id = 0;
+    uint64_t first_seq = 0;   // requests numbered below it left before the call
+    std::set<NodeId> acked;   // peers whose answer counts (voters among them vote)
+  };
 
   Env& env() { return *env_; }
   void send(NodeId to, uint16_t type, Msg&& m);
@@ -187,6 +229,12 @@ class Node : public core::Node {
 
   // persistence
   void load();
+  // True when term, log, snapshot or storage hold anything (hashicorp
+  // HasExistingState): bootstrapping is then refused.
+  bool has_state() const;
+  // Term 1 and `c` as entry 1 of term 1, written and synced (hashicorp
+  // BootstrapCluster's writes). Only on a node without state.
+  void write_bootstrap(const Configuration& c);
   void persist_term_vote();
   void persist_entries(size_t from_pos);
   void truncate_from(uint64_t index);
@@ -239,11 +287,24 @@ class Node : public core::Node {
   void track_inflight(NodeId id, Peer& p, uint64_t seq);
   void peer_failed(NodeId id, Peer& p);
   void send_heartbeat(NodeId id);
+  // Sends a heartbeat now and restarts the peer's heartbeat timer from it.
+  void heartbeat_now(NodeId id, Peer& p);
+  // A successful heartbeat answer of this term, to request `seq`.
+  void note_heartbeat_ack(NodeId from, uint64_t seq);
+  // Answers every pending verification that has its quorum.
+  void finish_verifications();
+  bool verification_quorum(const Verification& v) const;
+  void verified(uint64_t request_id);
   void maybe_commit();
   void sync_peers(bool probe_new);
   enum class ConfigChange : uint8_t { kAddVoter, kAddNonvoter, kDemoteVoter, kRemoveServer };
   Proposal change_configuration(uint64_t request_id, NodeId id, uint64_t prev_index, ConfigChange op);
-  Proposal leader_check() const;
+  // The error for a client call this node cannot take; during a leadership
+  // transfer only calls that append to the log are refused.
+  Proposal leader_check(bool during_transfer = false) const;
+  // Appends an entry whose apply answers request_id; the caller has checked
+  // that this node may accept it.
+  Proposal append_request(uint64_t request_id, EntryType type, std::string data);
   void maybe_send_timeout_now();
   void end_transfer(TransferStage outcome);
 
@@ -298,6 +359,7 @@ class Node : public core::Node {
   std::deque<std::pair<uint64_t, uint64_t>> unsynced_;  // (index, storage write seq)
   uint64_t self_durable_ = 0;
   std::map<uint64_t, uint64_t> pending_;  // index -> request id
+  std::vector<Verification> verifications_;  // in call order
   TimerId commit_timer_ = 0;
   TimerId lease_timer_ = 0;
   TimerId transfer_timer_ = 0;

@@ -14,11 +14,50 @@ Proposal Node::propose(Env& env, uint64_t request_id, std::string data) {
   env_ = &env;
   Proposal p = leader_check();
   if (!p.ok()) return p;
+  p = append_request(request_id, EntryType::kCommand, std::move(data));
+  check_invariants();
+  return p;
+}
+
+Proposal Node::barrier(Env& env, uint64_t request_id) {
+  env_ = &env;
+  // hashicorp sends a barrier down the same channel as Apply, so it is
+  // refused in the same cases.
+  Proposal p = leader_check();
+  if (!p.ok()) return p;
+  p = append_request(request_id, EntryType::kBarrier, {});
+  check_invariants();
+  return p;
+}
+
+Proposal Node::verify_leader(Env& env, uint64_t request_id) {
+  env_ = &env;
+  // hashicorp's leader loop serves verifyCh whatever a transfer is doing.
+  Proposal p = leader_check(/*during_transfer=*/true);
+  if (!p.ok()) return p;
+  p.term = term_;
+  // Every request this node sends from now on is numbered first_seq or
+  // higher: an answer to one proves the peer still followed this term after
+  // the call. An older answer proves nothing about the present.
+  Verification v{request_id, seq_ + 1, {}};
+  if (verification_quorum(v)) {
+    verified(request_id);  // a single voter needs nobody
+  } else {
+    verifications_.push_back(std::move(v));
+    // hashicorp notifies every replication's heartbeat loop, which sends at
+    // once and then waits a whole interval again.
+    for (auto& [id, peer] : peers_) heartbeat_now(id, peer);
+  }
+  check_invariants();
+  return p;
+}
+
+Proposal Node::append_request(uint64_t request_id, EntryType type, std::string data) {
+  Proposal p;
   p.term = term_;
   p.index = last_log_index() + 1;
   pending_[p.index] = request_id;
-  leader_append(EntryType::kCommand, std::move(data));
-  check_invariants();
+  leader_append(type, std::move(data));
   return p;
 }
 
@@ -73,11 +112,7 @@ Proposal Node::change_configuration(uint64_t request_id, NodeId id, uint64_t pre
     case ConfigChange::kRemoveServer: next.remove(id); break;
   }
   if (next.voter_count() == 0) return Proposal{"configuration would have no voters"};
-  p.term = term_;
-  p.index = last_log_index() + 1;
-  pending_[p.index] = request_id;
-  leader_append(EntryType::kConfiguration, next.encode());
-  return p;
+  return append_request(request_id, EntryType::kConfiguration, next.encode());
 }
 
 std::string Node::transfer_leadership(Env& env, NodeId target) {
@@ -181,6 +216,8 @@ void Node::check_invariants() const {
   CORE_CHECK(commit_ <= last_log_index(), "raft: commit index beyond the log");
   CORE_CHECK(applied_ <= commit_, "raft: applied beyond the commit index");
   CORE_CHECK(snapshot_index_ <= applied_, "raft: snapshot beyond what was applied");
+  CORE_CHECK(role_ == Role::kLeader || (pending_.empty() && verifications_.empty()),
+             "raft: client requests waiting on a node that does not lead");
   CORE_CHECK(log_.empty() ? first_index_ == snapshot_index_ + 1
                           : log_.front().index == first_index_ && log_.back().index + 1 == first_index_ + log_.size() &&
                                 first_index_ <= snapshot_index_ + 1,

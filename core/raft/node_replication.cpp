@@ -151,12 +151,12 @@ void Node::handle_install_snapshot(NodeId from, uint64_t seq, const InstallSnaps
 
 // ---------------------------------------------------------------- leader side
 
-Proposal Node::leader_check() const {
+Proposal Node::leader_check(bool during_transfer) const {
   if (role_ != Role::kLeader) {
     return Proposal{leader_ == kNoNode ? "not leader; no known leader"
                                        : "not leader; leader is " + std::to_string(leader_)};
   }
-  if (transfer_target_ != kNoNode) return Proposal{"leadership transfer in progress"};
+  if (transfer_target_ != kNoNode && !during_transfer) return Proposal{"leadership transfer in progress"};
   return Proposal{};
 }
 
@@ -172,6 +172,9 @@ uint64_t Node::leader_append(EntryType type, std::string data) {
   if (type == EntryType::kConfiguration) {
     note_config_change();
     sync_peers(true);
+    // The voters (and the quorum) of pending verifications are the latest
+    // configuration's: a removed voter may have been the one missing.
+    finish_verifications();
   }
   replicate_all(false);
   maybe_commit();
@@ -312,6 +315,58 @@ void Node::send_heartbeat(NodeId id) {
   send(id, kAppendEntries, Msg{++seq_, std::move(hb)});
 }
 
+void Node::heartbeat_now(NodeId id, Peer& p) {
+  disarm(p.hb_timer);
+  send_heartbeat(id);
+  const Duration every = cfg_.timer_mode == TimerMode::kPaper ? cfg_.election_timeout / 2
+                                                              : random_timeout(cfg_.heartbeat_timeout / 10);
+  p.hb_timer = arm(every, kTimerHeartbeat, id);
+}
+
+// ---------------------------------------------------------------- leadership verification
+
+// Deviation: hashicorp counts a vote from every replication (nonvoters too)
+// on any successful answer that arrives after the verification started,
+// whatever request it answers, always counts the leader itself, and fixes
+// the quorum size at the start. Here only voters of the latest configuration
+// count, the leader included only if it is one, and only answers to
+// heartbeats sent at or after the call: an answer to an older request may
+// predate the election of another leader, so it proves nothing about the
+// present. (hashicorp also ends a verification on a refused heartbeat; ours
+// refuse only for a newer term, which deposes the leader here anyway.)
+void Node::note_heartbeat_ack(NodeId from, uint64_t seq) {
+  if (verifications_.empty()) return;
+  for (Verification& v : verifications_) {
+    if (seq >= v.first_seq) v.acked.insert(from);
+  }
+  finish_verifications();
+}
+
+bool Node::verification_quorum(const Verification& v) const {
+  const Configuration& conf = latest_configuration();
+  size_t votes = conf.has_vote(env_->self()) ? 1 : 0;
+  for (NodeId id : v.acked) {
+    if (conf.has_vote(id)) ++votes;
+  }
+  return votes >= conf.quorum();
+}
+
+void Node::verified(uint64_t request_id) {
+  record(kRecordClientDone, request_id, 0, kOk);
+  if (collect_completions_) completions_.push_back(Completion{request_id, 0, term_, kOk, "verified"});
+}
+
+void Node::finish_verifications() {
+  for (auto it = verifications_.begin(); it != verifications_.end();) {
+    if (verification_quorum(*it)) {
+      verified(it->request_id);
+      it = verifications_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 Node::Peer* Node::response_peer(NodeId from, uint64_t term) {
   if (term > term_) {
     step_down(term);
@@ -333,7 +388,12 @@ bool Node::settle_inflight(Peer& p, uint64_t seq) {
 
 void Node::handle_append_resp(NodeId from, uint64_t seq, const AppendEntriesResp& m) {
   Peer* peer = response_peer(from, m.term);
-  if (peer == nullptr || m.heartbeat) return;
+  if (peer == nullptr) return;
+  if (m.heartbeat) {
+    // Heartbeats are fire-and-forget; an answer only feeds verifications.
+    if (m.success) note_heartbeat_ack(from, seq);
+    return;
+  }
   Peer& p = *peer;
   const bool awaited = settle_inflight(p, seq);
   if (m.success) {
@@ -444,7 +504,15 @@ void Node::apply_committed() {
     if (e == nullptr) break;
     ++applied_;
     std::string result;
-    if (e->type == EntryType::kCommand) result = sm_->apply(e->index, e->term, e->data);
+    switch (e->type) {
+      case EntryType::kCommand: result = sm_->apply(e->index, e->term, e->data); break;
+      // The others never reach the state machine: a configuration took
+      // effect when appended; a no-op and a barrier only mark a point in the
+      // log (a barrier's caller is answered below, like a command's).
+      case EntryType::kNoop:
+      case EntryType::kConfiguration:
+      case EntryType::kBarrier: break;
+    }
     record(kRecordApply, e->index, e->term, entry_hash(e->type, e->data));
     auto pending = pending_.find(e->index);
     if (pending != pending_.end()) {

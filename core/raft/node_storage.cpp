@@ -96,7 +96,9 @@ void Node::load() {
     e.index = parse_hex(std::string_view(it->first).substr(std::string_view(kLogPrefix).size()));
     size_t pos = 0;
     e.term = parse_u64(it->second, pos);
-    e.type = static_cast<EntryType>(parse_u64(it->second, pos));
+    const uint64_t type = parse_u64(it->second, pos);
+    assert(type <= static_cast<uint64_t>(EntryType::kBarrier) && "unknown entry type in storage");
+    e.type = static_cast<EntryType>(type);
     e.data = it->second.substr(pos);
     assert(log_.empty() || log_.back().index + 1 == e.index);
     if (e.type == EntryType::kConfiguration && e.index > snapshot_conf_index_) {

@@ -22,7 +22,8 @@ inline constexpr RecordKind kRecordConfig{0x020A};
 inline constexpr RecordKind kRecordPreVote{0x020B};   // a = term the pre-vote was for
 inline constexpr RecordKind kRecordElection{0x020C};  // a = term started
 // a = request id, b = index (0 on failure), c = term, or on failure the
-// error code (raft::ClientError; 1 = leadership lost, outcome unknown).
+// error code (raft::ClientError; 1 = leadership lost, outcome unknown). A
+// verify_leader() has no index: b = 0 and c = 0 (kOk) when it succeeded.
 inline constexpr RecordKind kRecordClientDone{0x020D};
 inline constexpr RecordKind kRecordTransfer{0x020E};  // a = target, b = term, c = stage (TransferStage)
 

@@ -3,7 +3,9 @@
 //
 // "raft/term"       current term (decimal)
 // "raft/vote"       "<term> <candidate>" of the last vote cast
-// "raft/log/<16 hex digits of index>"  entry: "<term> <type> " + data
+// "raft/log/<16 hex digits of index>"  entry: "<term> <type> " + data, type
+//                   the EntryType's number (0 command, 1 no-op,
+//                   2 configuration, 3 barrier)
 //                   (fixed-width hex keeps index order = key order, so a
 //                   suffix truncation or a prefix compaction is one erase_range)
 // "raft/snap"       "<index> <term> <conf index> <conf>\n" + state machine

@@ -118,7 +118,7 @@ Cluster::Cluster(ClusterOptions opts) : opts_(std::move(opts)) {
   }
   for (NodeId i = 0; i < opts_.nodes; ++i) {
     make_node(i);
-    if (std::find(opts_.voters.begin(), opts_.voters.end(), i) != opts_.voters.end()) {
+    if (opts_.bootstrap && std::find(opts_.voters.begin(), opts_.voters.end(), i) != opts_.voters.end()) {
       slots_[i]->node->set_bootstrap(core::raft::Configuration::voters(opts_.voters));
     }
     ++event_seq_;
@@ -134,7 +134,8 @@ bool Cluster::up(NodeId id) const { return slots_.at(id)->up; }
 
 void Cluster::make_node(NodeId id) {
   Slot& s = *slots_[id];
-  s.node = std::make_unique<core::raft::Node>(opts_.config, std::make_unique<core::raft::KvStateMachine>());
+  s.node = std::make_unique<core::raft::Node>(
+      opts_.config, opts_.state_machine ? opts_.state_machine() : std::make_unique<core::raft::KvStateMachine>());
   s.node->set_collect_completions(true);
   s.up = true;
 }
@@ -159,6 +160,7 @@ void Cluster::after_event() {
       print("  n" + std::to_string(i) + " completion request=" + std::to_string(c.request_id) +
             (c.error == core::raft::kOk ? " index=" + std::to_string(c.index) + " result=\"" + c.result + "\""
                                         : " error=" + std::to_string(c.error)));
+      completions_.emplace_back(i, c);
     }
   }
 }
@@ -253,6 +255,8 @@ size_t Cluster::stabilize(size_t max_rounds) {
   }
   return total;
 }
+
+void Cluster::inject(core::Message msg) { queue_.push_back(Queued{std::move(msg), 0, now_}); }
 
 void Cluster::print_queue() {
   if (queue_.empty()) print("(empty)");
@@ -353,6 +357,38 @@ core::raft::Proposal Cluster::change(NodeId leader, const std::string& op, NodeI
   return p;
 }
 
+core::raft::Proposal Cluster::barrier(NodeId id) {
+  Slot& s = *slots_[id];
+  ++event_seq_;
+  const uint64_t req = ++request_seq_;
+  auto p = s.node->barrier(*s.env, req);
+  print(p.ok() ? "barrier " + std::to_string(req) + " accepted at index " + std::to_string(p.index) + " term " +
+                     std::to_string(p.term)
+               : "barrier " + std::to_string(req) + " rejected: " + p.error);
+  after_event();
+  return p;
+}
+
+core::raft::Proposal Cluster::verify(NodeId id) {
+  Slot& s = *slots_[id];
+  ++event_seq_;
+  const uint64_t req = ++request_seq_;
+  auto p = s.node->verify_leader(*s.env, req);
+  print(p.ok() ? "verify " + std::to_string(req) + " started in term " + std::to_string(p.term)
+               : "verify " + std::to_string(req) + " rejected: " + p.error);
+  after_event();
+  return p;
+}
+
+std::string Cluster::bootstrap(NodeId id, const std::vector<NodeId>& voters) {
+  Slot& s = *slots_[id];
+  ++event_seq_;
+  const std::string err = s.node->bootstrap(*s.env, core::raft::Configuration::voters(voters));
+  print(err.empty() ? "bootstrapped" : "bootstrap rejected: " + err);
+  after_event();
+  return err;
+}
+
 std::string Cluster::transfer(NodeId leader, NodeId target) {
   Slot& s = *slots_[leader];
   ++event_seq_;
@@ -400,6 +436,7 @@ void Cluster::print_log(NodeId id) {
     const core::raft::Entry* e = n.entry(i);
     std::string line = std::to_string(e->index) + "/" + std::to_string(e->term) + " ";
     if (e->type == core::raft::EntryType::kNoop) line += "noop";
+    else if (e->type == core::raft::EntryType::kBarrier) line += "barrier";
     else if (e->type == core::raft::EntryType::kConfiguration)
       line += "conf " + core::raft::Configuration::decode(e->data).value_or(core::raft::Configuration{}).to_string();
     else line += "\"" + e->data + "\"";

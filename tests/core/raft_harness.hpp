@@ -10,9 +10,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/env.hpp"
@@ -32,10 +34,14 @@ core::raft::Config test_config();
 struct ClusterOptions {
   size_t nodes = 3;
   std::vector<NodeId> voters;  // bootstrap configuration; empty = all nodes
+  bool bootstrap = true;       // false: every node starts empty (see bootstrap())
   core::raft::Config config = test_config();
   bool manual_sync = false;
   core::Duration latency = core::kMillisecond;  // one-way, for run()
   uint64_t seed = 1;
+  // Each node's state machine; a KvStateMachine when unset. It must be a
+  // KvStateMachine (or derive from one) for print_kv().
+  std::function<std::unique_ptr<core::raft::KvStateMachine>()> state_machine;
 };
 
 class Cluster {
@@ -51,6 +57,8 @@ class Cluster {
   size_t size() const { return slots_.size(); }
   Time now() const { return now_; }
   const sim::RaftChecker& checker() const { return checker_; }
+  // Every completion the nodes queued so far, in the order they were taken.
+  const std::vector<std::pair<NodeId, core::raft::Completion>>& completions() const { return completions_; }
 
   // Message delivery. Filters: kNoNode / 0 = any. Returns how many.
   size_t deliver(NodeId from = core::kNoNode, NodeId to = core::kNoNode, uint16_t type = 0, bool drop = false,
@@ -58,6 +66,8 @@ class Cluster {
   // Delivers until nothing deliverable is left (bounded).
   size_t stabilize(size_t max_rounds = 1000);
   size_t queued() const { return queue_.size(); }
+  // Queues a message a test made up, as if msg.from had sent it.
+  void inject(core::Message msg);
   void print_queue();
 
   // Clock and timers.
@@ -80,6 +90,10 @@ class Cluster {
   // Client calls on a node (prints the immediate result).
   core::raft::Proposal propose(NodeId id, const std::string& data);
   core::raft::Proposal change(NodeId leader, const std::string& op, NodeId target, uint64_t prev);
+  core::raft::Proposal barrier(NodeId id);
+  core::raft::Proposal verify(NodeId id);
+  // Node::bootstrap on a running node, with `voters` as the configuration.
+  std::string bootstrap(NodeId id, const std::vector<NodeId>& voters);
   std::string transfer(NodeId leader, NodeId target);
   void snapshot(NodeId id);
 
@@ -113,6 +127,7 @@ class Cluster {
   uint64_t event_seq_ = 0;
   uint64_t request_seq_ = 0;
   sim::RaftChecker checker_;
+  std::vector<std::pair<NodeId, core::raft::Completion>> completions_;
   std::string out_;
 };
 

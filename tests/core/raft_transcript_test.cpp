@@ -4,7 +4,7 @@
 // regenerate the expected outputs (then read the diff before committing it).
 //
 // Commands (ids are node numbers; durations like 150ms, 2s):
-//   cluster n=3 [voters=0,1,2] [prevote=0] [checkquorum=0] [sticky=0]
+//   cluster n=3 [voters=0,1,2] [bootstrap=0] [prevote=0] [checkquorum=0] [sticky=0]
 //           [unsafe=1] [mode=paper] [manualsync=1] [seed=N] [trailing=N]
 //           [threshold=N] [maxappend=N] [ht=D] [et=D] [lease=D] [latency=D]
 //   deliver [from=I] [to=I] [type=append_entries] [drop=1] [n=N]
@@ -17,6 +17,9 @@
 //   timers I | log I | kv I | snapshot I | sync I
 //   crash I [lose=1] | restart I | isolate I... | heal
 //   propose I DATA...
+//   barrier I
+//   verify I          verify_leader
+//   bootstrap I VOTERS   live bootstrap with voters VOTERS (e.g. 0,1,2; "-" for none)
 //   add-voter|add-nonvoter|demote|remove LEADER TARGET [prev=N]
 //   transfer LEADER [TARGET]
 #include <catch2/catch.hpp>
@@ -99,6 +102,7 @@ std::string run(std::unique_ptr<Cluster>& c, const std::string& line) {
       std::string v;
       while (std::getline(in, v, ',')) o.voters.push_back(static_cast<core::NodeId>(std::stoul(v)));
     }
+    o.bootstrap = cmd.opt("bootstrap", "1") == "1";
     o.config.pre_vote = cmd.opt("prevote", "1") == "1";
     o.config.check_quorum = cmd.opt("checkquorum", "1") == "1";
     o.config.leader_stickiness = cmd.opt("sticky", "1") == "1";
@@ -165,6 +169,16 @@ std::string run(std::unique_ptr<Cluster>& c, const std::string& line) {
     std::string data;
     for (size_t i = 1; i < cmd.args.size(); ++i) data += (i > 1 ? " " : "") + cmd.args[i];
     c->propose(cmd.id(0), data);
+  } else if (cmd.name == "barrier") {
+    c->barrier(cmd.id(0));
+  } else if (cmd.name == "verify") {
+    c->verify(cmd.id(0));
+  } else if (cmd.name == "bootstrap") {
+    std::vector<core::NodeId> voters;
+    std::istringstream in(cmd.args.at(1) == "-" ? "" : cmd.args.at(1));
+    std::string v;
+    while (std::getline(in, v, ',')) voters.push_back(static_cast<core::NodeId>(std::stoul(v)));
+    c->bootstrap(cmd.id(0), voters);
   } else if (cmd.name == "add-voter" || cmd.name == "add-nonvoter" || cmd.name == "demote" || cmd.name == "remove") {
     c->change(cmd.id(0), cmd.name, cmd.id(1), std::stoull(cmd.opt("prev", "0")));
   } else if (cmd.name == "transfer") {
