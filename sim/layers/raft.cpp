@@ -169,7 +169,8 @@ bool RaftLayer::kv_submit(core::NodeId server, uint64_t request, const KvOp& op)
   switch (op.kind) {
     case KvOp::Kind::kPut: cmd = core::raft::KvStateMachine::put(op.key, op.value); break;
     case KvOp::Kind::kCas: cmd = core::raft::KvStateMachine::cas(op.key, op.expected, op.value); break;
-    case KvOp::Kind::kGet: cmd = core::raft::KvStateMachine::get(op.key); break;
+    case KvOp::Kind::kGet: cmd = core::raft::KvStateMachine::get(op.key); break;  // every read goes through the log
+    case KvOp::Kind::kDelete: cmd = core::raft::KvStateMachine::del(op.key); break;
   }
   const core::raft::Proposal p = nodes_[server]->propose(sim_->env(server), request, std::move(cmd));
   if (!p.ok()) return false;

@@ -13,7 +13,9 @@ using nlohmann::json;
 // ---------------------------------------------------------------- settings
 
 json KvSettings::to_json() const {
-  json j = {{"rate_per_s", rate_per_s}, {"keys", keys}, {"put", put}, {"cas", cas}, {"start", write_duration(start)}};
+  json j = {{"rate_per_s", rate_per_s}, {"keys", keys},          {"put", put},
+            {"cas", cas},               {"delete", del},           {"read_mode", read_mode_name(read_mode)},
+            {"start", write_duration(start)}};
   if (stop != core::kNever) j["stop"] = write_duration(stop);
   return j;
 }
@@ -21,7 +23,7 @@ json KvSettings::to_json() const {
 bool KvSettings::equals(const Settings& other) const {
   const auto* o = dynamic_cast<const KvSettings*>(&other);
   return o && o->rate_per_s == rate_per_s && o->keys == keys && o->start == start && o->stop == stop && o->put == put &&
-         o->cas == cas;
+         o->cas == cas && o->del == del && o->read_mode == read_mode;
 }
 
 namespace {
@@ -30,9 +32,9 @@ class KvDef final : public WorkloadDef {
  public:
   std::string name() const override { return "kv"; }
 
-  std::shared_ptr<const Settings> read(const Reader& r, const Scenario& /*s*/) const override {
+  std::shared_ptr<const Settings> read(const Reader& r, const Scenario& s) const override {
     auto out = std::make_shared<KvSettings>();
-    if (!r.object({"rate_per_s", "keys", "start", "stop", "put", "cas"})) return out;
+    if (!r.object({"rate_per_s", "keys", "start", "stop", "put", "cas", "delete", "read_mode"})) return out;
     if (r.require("rate_per_s", "operations per second, e.g. 100")) {
       const Reader rate = r["rate_per_s"];
       if (!rate.json().is_number() || !(rate.json().get<double>() > 0) || rate.json().get<double>() > 100000)
@@ -45,7 +47,14 @@ class KvDef final : public WorkloadDef {
     if (r.has("stop")) r["stop"].duration(out->stop);
     if (r.has("put")) r["put"].probability(out->put);
     if (r.has("cas")) r["cas"].probability(out->cas);
-    if (out->put + out->cas > 1.0 + 1e-9) r.error("put + cas shares exceed 1 (the rest are gets)");
+    if (r.has("delete")) r["delete"].probability(out->del);
+    if (out->put + out->cas + out->del > 1.0 + 1e-9) r.error("put + cas + delete shares exceed 1 (the rest are gets)");
+    std::string mode;
+    if (r.has("read_mode") && r["read_mode"].choice(mode, {"default", "consistent", "stale"})) {
+      out->read_mode = mode == "consistent" ? ReadMode::kConsistent : mode == "stale" ? ReadMode::kStale : ReadMode::kDefault;
+      if (out->read_mode != ReadMode::kDefault && s.stack == "raft")
+        r["read_mode"].error("read modes are Consul's; protocol raft reads through the log (expected \"default\")");
+    }
     return out;
   }
 
@@ -102,9 +111,21 @@ void KvWorkload::submit_one() {
   core::NodeId server = up[rng_.below(up.size())];
   const core::NodeId hint = target_->kv_leader_hint(server);
   if (hint != core::kNoNode && target_->kv_running(hint)) server = hint;
+  const KvOp op = draw_op(rng_, request);
+  // Pending before the submit: a target may complete at once.
+  pending_[request] = {sim_->now(), server};
+  if (!target_->kv_submit(server, request, op)) {
+    pending_.erase(request);
+    ++rejected_;
+  }
+}
+
+// Two draws, key then kind; with no deletes exactly the draws made before
+// deletes existed, so older scenarios replay bit for bit.
+KvOp KvWorkload::draw_op(core::Rng& rng, uint64_t request) const {
   KvOp op;
-  op.key = "k" + std::to_string(rng_.below(cfg_.keys));
-  const double u = rng_.unit();
+  op.key = "k" + std::to_string(rng.below(cfg_.keys));
+  const double u = rng.unit();
   if (u < cfg_.put) {
     op.kind = KvOp::Kind::kPut;
     op.value = "v" + std::to_string(request);
@@ -112,13 +133,13 @@ void KvWorkload::submit_one() {
     op.kind = KvOp::Kind::kCas;
     op.expected = "v" + std::to_string(request - 1);
     op.value = "v" + std::to_string(request);
+  } else if (u < cfg_.put + cfg_.cas + cfg_.del) {
+    op.kind = KvOp::Kind::kDelete;
+  } else {
+    op.kind = KvOp::Kind::kGet;
+    op.mode = cfg_.read_mode;
   }
-  // Pending before the submit: a target may complete at once.
-  pending_[request] = {sim_->now(), server};
-  if (!target_->kv_submit(server, request, op)) {
-    pending_.erase(request);
-    ++rejected_;
-  }
+  return op;
 }
 
 bool KvWorkload::done(uint64_t request, bool ok) {

@@ -1,12 +1,12 @@
-// The KV client workload: Poisson arrivals of puts, compare-and-sets and gets
-// over a small key space, each sent to a random running server and
+// The KV client workload: Poisson arrivals of puts, compare-and-sets, deletes
+// and gets over a small key space, each sent to a random running server and
 // redirected once to the leader it names (as Consul's RPC layer forwards to
 // the leader). Outcomes: acknowledged (with the commit latency), failed (the
 // server said so), rejected at once, or unknown (the server crashed, or the
 // run ended first).
 //
 // "$.workload.kv": {"rate_per_s": R, "keys": K, "start": D, "stop": D,
-//                   "put": P, "cas": C}
+//                   "put": P, "cas": C, "delete": X, "read_mode": M}
 #pragma once
 
 #include <cstdint>
@@ -17,6 +17,7 @@
 
 #include "core/random.hpp"
 #include "sim/scenario/stack_def.hpp"
+#include "sim/workload/kv_op.hpp"
 #include "sim/workload/workload.hpp"
 
 namespace sim {
@@ -26,23 +27,16 @@ struct KvSettings final : Settings {
   uint32_t keys = 16;
   core::Time start = 0;
   core::Time stop = core::kNever;
-  double put = 0.5;  // share of puts; cas of compare-and-sets; the rest are gets
+  double put = 0.5;  // share of puts; cas of compare-and-sets; del of deletes; the rest are gets
   double cas = 0.0;
+  double del = 0.0;
+  ReadMode read_mode = ReadMode::kDefault;  // of the gets
 
   nlohmann::json to_json() const override;
   bool equals(const Settings& other) const override;
 };
 
 const WorkloadDef& kv_workload_def();
-
-// One operation of the workload.
-struct KvOp {
-  enum class Kind : uint8_t { kPut, kCas, kGet };
-  Kind kind = Kind::kGet;
-  std::string key;
-  std::string value;     // put, cas: the new value
-  std::string expected;  // cas
-};
 
 // What serves the workload: a layer whose servers take KV operations. The
 // target reports outcomes back through KvWorkload::done().
@@ -87,6 +81,8 @@ class KvWorkload final : public Workload {
   };
   void schedule_next();
   void submit_one();
+  // The key and kind of the next operation, drawn from `rng`.
+  KvOp draw_op(core::Rng& rng, uint64_t request) const;
 
   KvSettings cfg_;
   KvTarget* target_ = nullptr;
