@@ -142,10 +142,12 @@ KvOp KvWorkload::draw_op(core::Rng& rng, uint64_t request) const {
   return op;
 }
 
-bool KvWorkload::done(uint64_t request, bool ok) {
+bool KvWorkload::done(uint64_t request, const KvResult& r) {
   auto it = pending_.find(request);
   if (it == pending_.end()) return false;
-  if (ok) {
+  const bool answered =
+      r.outcome == KvResult::Outcome::kOk || (r.outcome == KvResult::Outcome::kFail && r.error.empty());
+  if (answered) {
     ++acknowledged_;
     latency_ns_.push_back(sim_->now() - it->second.submitted);
   } else {
