@@ -83,6 +83,7 @@ bool KvWorkload::connect(Layer& layer) {
 void KvWorkload::start(Simulation& sim) {
   sim_ = &sim;
   rng_ = core::Rng(core::derive_seed(sim.seed(), core::kStreamWorkload, 0));
+  unsent_rng_ = core::Rng(core::derive_seed(sim.seed(), core::kStreamWorkload, 1));
   sim.schedule(cfg_.start, [this] { schedule_next(); });
 }
 
@@ -104,8 +105,16 @@ void KvWorkload::submit_one() {
     if (target_->kv_running(id)) up.push_back(id);
   const uint64_t request = target_->kv_new_request();
   ++submitted_;
+  const core::Time now = sim_->now();
+  KvResult rejected;
+  rejected.outcome = KvResult::Outcome::kFail;
   if (up.empty()) {
     ++rejected_;
+    // Still an operation of the history, with its own content; rng_ has
+    // never drawn for these, and must not start to.
+    rejected.error = "no server running";
+    const size_t e = history_.invoke(request, draw_op(unsent_rng_, request), core::kNoNode, now, sim_->trace_events());
+    history_.complete(e, rejected, now, sim_->trace_events());
     return;
   }
   core::NodeId server = up[rng_.below(up.size())];
@@ -113,10 +122,13 @@ void KvWorkload::submit_one() {
   if (hint != core::kNoNode && target_->kv_running(hint)) server = hint;
   const KvOp op = draw_op(rng_, request);
   // Pending before the submit: a target may complete at once.
-  pending_[request] = {sim_->now(), server};
+  const size_t e = history_.invoke(request, op, server, now, sim_->trace_events());
+  pending_[request] = {now, server, e};
   if (!target_->kv_submit(server, request, op)) {
     pending_.erase(request);
     ++rejected_;
+    rejected.error = "rejected by the server";
+    history_.complete(e, rejected, now, sim_->trace_events());
   }
 }
 
@@ -153,13 +165,23 @@ bool KvWorkload::done(uint64_t request, const KvResult& r) {
   } else {
     ++failed_;
   }
+  history_.complete(it->second.entry, r, sim_->now(), sim_->trace_events());
   pending_.erase(it);
   return true;
 }
 
 void KvWorkload::server_lost(core::NodeId server) {
-  for (auto it = pending_.begin(); it != pending_.end();)  // outcome unknown: the server is gone
-    it = it->second.server == server ? pending_.erase(it) : std::next(it);
+  KvResult lost;
+  lost.outcome = KvResult::Outcome::kUnknown;  // the server is gone, and what it did with the request with it
+  lost.error = "server crashed";
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->second.server != server) {
+      ++it;
+      continue;
+    }
+    history_.complete(it->second.entry, lost, sim_->now(), sim_->trace_events());
+    it = pending_.erase(it);
+  }
 }
 
 json KvWorkload::metrics() const {

@@ -5,6 +5,8 @@
 // operation's result; with the commit latency), failed (the target answered
 // with an error: under raft, leadership lost, whose effect is unknown),
 // rejected at once, or unknown (the server crashed, or the run ended first).
+// Every operation is also an entry of the client history (KvHistory), which
+// `clustersim run --history FILE` writes.
 //
 // "$.workload.kv": {"rate_per_s": R, "keys": K, "start": D, "stop": D,
 //                   "put": P, "cas": C, "delete": X, "read_mode": M}
@@ -18,6 +20,7 @@
 
 #include "core/random.hpp"
 #include "sim/scenario/stack_def.hpp"
+#include "sim/workload/kv_history.hpp"
 #include "sim/workload/kv_op.hpp"
 #include "sim/workload/workload.hpp"
 
@@ -87,11 +90,16 @@ class KvWorkload final : public Workload {
   // whose comparison failed (kFail without error). Under raft: every
   // command applied and acknowledged.
   uint64_t acknowledged() const { return acknowledged_; }
+  // One entry per submitted operation: those rejected at once as failed
+  // (completed when invoked), those pending at a crash as unknown (completed
+  // then), those still pending now as unknown and not completed.
+  const KvHistory& history() const { return history_; }
 
  private:
   struct Pending {
     core::Time submitted = 0;
     core::NodeId server = 0;
+    size_t entry = 0;  // in history_
   };
   void schedule_next();
   void submit_one();
@@ -102,7 +110,9 @@ class KvWorkload final : public Workload {
   KvTarget* target_ = nullptr;
   Simulation* sim_ = nullptr;
   core::Rng rng_;
+  core::Rng unsent_rng_;  // the content of operations that found no server running (rng_ does not draw for them)
   std::map<uint64_t, Pending> pending_;
+  KvHistory history_;
   uint64_t submitted_ = 0, rejected_ = 0, acknowledged_ = 0, failed_ = 0;
   std::vector<core::Duration> latency_ns_;
 };
