@@ -1,5 +1,6 @@
 #include "sim/workload/kv.hpp"
 
+#include <cstdio>
 #include <ostream>
 
 #include "sim/engine/stats.hpp"
@@ -185,19 +186,39 @@ void KvWorkload::server_lost(core::NodeId server) {
 }
 
 json KvWorkload::metrics() const {
+  // Per kind and outcome, from the history: rejected operations are failed,
+  // those pending at a crash or at the end unknown.
+  constexpr KvOp::Kind kinds[] = {KvOp::Kind::kPut, KvOp::Kind::kCas, KvOp::Kind::kDelete, KvOp::Kind::kGet};
+  uint64_t n[4][3] = {};
+  for (const KvHistory::Entry& e : history_.entries()) ++n[static_cast<int>(e.kind)][static_cast<int>(e.outcome)];
+  json ops = json::object();
+  for (const KvOp::Kind k : kinds) {
+    const uint64_t* c = n[static_cast<int>(k)];
+    ops[kv_op_name(k)] = {{"ok", c[static_cast<int>(KvResult::Outcome::kOk)]},
+                          {"fail", c[static_cast<int>(KvResult::Outcome::kFail)]},
+                          {"unknown", c[static_cast<int>(KvResult::Outcome::kUnknown)]}};
+  }
   return {{"commit_latency", quantiles_ns(latency_ns_)},
           {"client",
            {{"submitted", submitted_},
             {"acknowledged", acknowledged_},
             {"rejected", rejected_},
             {"failed", failed_},
-            {"unknown", submitted_ - acknowledged_ - rejected_ - failed_}}}};
+            {"unknown", submitted_ - acknowledged_ - rejected_ - failed_}}},
+          {"ops", ops}};
 }
 
 void KvWorkload::print_metrics(const json& m, std::ostream& out) const {
   const json& c = m["client"];
   out << "kv         " << c["submitted"] << " submitted: " << c["acknowledged"] << " acknowledged, " << c["rejected"]
       << " rejected, " << c["failed"] << " failed, " << c["unknown"] << " unknown\n";
+  for (const char* f : {"write", "cas", "delete", "read"}) {  // the kinds the workload sent
+    const json& o = m["ops"][f];
+    if (o["ok"].get<uint64_t>() + o["fail"].get<uint64_t>() + o["unknown"].get<uint64_t>() == 0) continue;
+    char kind[8];
+    std::snprintf(kind, sizeof kind, "%-6s", f);
+    out << "           " << kind << " " << o["ok"] << " ok, " << o["fail"] << " fail, " << o["unknown"] << " unknown\n";
+  }
   out << "           commit latency " << describe_quantiles(m["commit_latency"]) << "\n";
 }
 

@@ -2,6 +2,7 @@
 // sends through the raft layer, and the client history it records.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -158,6 +159,42 @@ TEST_CASE("kv history: one entry per submitted operation, in invocation order", 
   }
   CHECK(answered == c["acknowledged"].get<size_t>());
   CHECK(rejected == c["rejected"].get<size_t>());
+}
+
+TEST_CASE("kv metrics: operations per kind and outcome add up to the client counts", "[kv]") {
+  sim::Scenario s = sim::load_scenario_file(CLUSTERSIM_SOURCE_DIR "/scenarios/raft-leader-crash.json");
+  json doc = sim::write_scenario(s);
+  doc["workload"]["kv"]["rate_per_s"] = 1000;
+  doc["workload"]["kv"]["put"] = 0.3;
+  doc["workload"]["kv"]["cas"] = 0.3;
+  doc["workload"]["kv"]["delete"] = 0.1;
+  const Run r = run(doc);
+  const json m = r.runner->summary()["metrics"]["kv"];
+  const json& ops = m["ops"];
+  CHECK(ops.size() == 4);
+  uint64_t total = 0, unknown = 0, fail = 0;
+  for (const char* f : {"write", "cas", "delete", "read"}) {
+    INFO(f);
+    REQUIRE(ops.contains(f));
+    total += ops[f]["ok"].get<uint64_t>() + ops[f]["fail"].get<uint64_t>() + ops[f]["unknown"].get<uint64_t>();
+    unknown += ops[f]["unknown"].get<uint64_t>();
+    fail += ops[f]["fail"].get<uint64_t>();
+  }
+  CHECK(total == m["client"]["submitted"].get<uint64_t>());
+  // raft: unknown = lost at the crash or pending at the end (client.unknown) + leadership lost (client.failed).
+  CHECK(unknown == m["client"]["unknown"].get<uint64_t>() + m["client"]["failed"].get<uint64_t>());
+  CHECK(unknown > 0);
+  // fail = rejected at once + cas whose comparison failed (acknowledged).
+  const auto compared = std::count_if(r.history().entries().begin(), r.history().entries().end(), [](const auto& e) {
+    return e.kind == sim::KvOp::Kind::kCas && e.outcome == sim::KvResult::Outcome::kFail && e.error.size == 0;
+  });
+  CHECK(compared > 0);
+  CHECK(fail == m["client"]["rejected"].get<uint64_t>() + static_cast<uint64_t>(compared));
+  CHECK(ops["write"]["ok"].get<uint64_t>() == count(r.history(), sim::KvOp::Kind::kPut) -
+                                                   ops["write"]["fail"].get<uint64_t>() -
+                                                   ops["write"]["unknown"].get<uint64_t>());
+  CHECK(ops["cas"]["fail"].get<uint64_t>() > 0);
+  CHECK(ops["delete"]["ok"].get<uint64_t>() > 0);
 }
 
 TEST_CASE("kv history: deletes take their share and reach the state machine", "[kv]") {
