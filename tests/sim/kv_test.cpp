@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -351,4 +353,38 @@ TEST_CASE("kv history: the format follows the file's extension", "[kv]") {
   CHECK(sim::history_format_of("dir.edn/h.jsonl") == sim::HistoryFormat::kJsonLines);
   CHECK(sim::history_format_of("h.json") == sim::HistoryFormat::kJsonLines);
   CHECK(sim::history_format_of("edn") == sim::HistoryFormat::kJsonLines);
+}
+
+TEST_CASE("kv history: the runner writes it as FILE.partial and renames it only when the run completes", "[kv]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "clustersim-kv-history-test";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const sim::Scenario s = sim::parse_scenario(raft_doc({{"rate_per_s", 100}, {"start", "2s"}, {"stop", "9s"}}).dump());
+  sim::RunOptions opts;
+  opts.history_path = (dir / "h.edn").string();
+  {
+    sim::Runner r(s, opts);
+    r.run_until(5 * core::kSecond);
+    CHECK(fs::exists(dir / "h.edn.partial"));
+    CHECK(!fs::exists(dir / "h.edn"));
+  }  // a run that stops before its end leaves nothing behind
+  CHECK(fs::is_empty(dir));
+
+  sim::Runner r(s, opts);
+  r.finish();
+  CHECK(!fs::exists(dir / "h.edn.partial"));
+  REQUIRE(fs::exists(dir / "h.edn"));
+  const auto* kv = dynamic_cast<const sim::KvWorkload*>(r.stack().workload("kv"));
+  std::ifstream in(dir / "h.edn");
+  size_t lines = 0, invokes = 0;
+  for (std::string line; std::getline(in, line); ++lines) invokes += line.rfind("{:type :invoke,", 0) == 0;
+  CHECK(invokes == kv->history().size());
+  CHECK(lines == 2 * kv->history().size());
+  fs::remove_all(dir);
+
+  // No kv workload: refused before anything runs.
+  json hb = {{"name", "hb"}, {"protocol", "heartbeat"}, {"cluster", {{"servers", 3}}}, {"until", "1s"}};
+  CHECK_THROWS_WITH(sim::Runner(sim::parse_scenario(hb.dump()), opts),
+                    Catch::Contains("--history: scenario \"hb\" has no kv workload"));
 }
