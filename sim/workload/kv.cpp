@@ -14,9 +14,8 @@ using nlohmann::json;
 // ---------------------------------------------------------------- settings
 
 json KvSettings::to_json() const {
-  json j = {{"rate_per_s", rate_per_s}, {"keys", keys},          {"put", put},
-            {"cas", cas},               {"delete", del},           {"read_mode", read_mode_name(read_mode)},
-            {"start", write_duration(start)}};
+  json j = {{"rate_per_s", rate_per_s}, {"keys", keys}, {"put", put}, {"cas", cas}, {"delete", del},
+            {"read_mode", read_mode_name(read_mode)}, {"start", write_duration(start)}};
   if (stop != core::kNever) j["stop"] = write_duration(stop);
   return j;
 }
@@ -52,7 +51,9 @@ class KvDef final : public WorkloadDef {
     if (out->put + out->cas + out->del > 1.0 + 1e-9) r.error("put + cas + delete shares exceed 1 (the rest are gets)");
     std::string mode;
     if (r.has("read_mode") && r["read_mode"].choice(mode, {"default", "consistent", "stale"})) {
-      out->read_mode = mode == "consistent" ? ReadMode::kConsistent : mode == "stale" ? ReadMode::kStale : ReadMode::kDefault;
+      out->read_mode = mode == "consistent" ? ReadMode::kConsistent
+                       : mode == "stale"    ? ReadMode::kStale
+                                            : ReadMode::kDefault;
       if (out->read_mode != ReadMode::kDefault && s.stack == "raft")
         r["read_mode"].error("read modes are Consul's; protocol raft reads through the log (expected \"default\")");
     }

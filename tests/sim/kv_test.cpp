@@ -136,7 +136,8 @@ void check_shape(const sim::KvHistory& h) {
 }  // namespace
 
 TEST_CASE("kv history: one entry per submitted operation, in invocation order", "[kv]") {
-  const Run r = run(raft_doc({{"rate_per_s", 200}, {"put", 0.3}, {"cas", 0.2}, {"delete", 0.2}, {"start", "2s"}, {"stop", "9s"}}));
+  const Run r = run(
+      raft_doc({{"rate_per_s", 200}, {"put", 0.3}, {"cas", 0.2}, {"delete", 0.2}, {"start", "2s"}, {"stop", "9s"}}));
   const sim::KvHistory& h = r.history();
   const json c = r.client();
   REQUIRE(h.size() == c["submitted"].get<size_t>());
@@ -243,7 +244,8 @@ TEST_CASE("kv history: a leader crash leaves operations of unknown outcome", "[k
       crashed += h.text(e.error) == "server crashed";
     }
   CHECK(crashed > 0);
-  CHECK(count(h, sim::KvResult::Outcome::kUnknown) == r.client()["unknown"].get<size_t>() + r.client()["failed"].get<size_t>());
+  CHECK(count(h, sim::KvResult::Outcome::kUnknown) ==
+        r.client()["unknown"].get<size_t>() + r.client()["failed"].get<size_t>());
 }
 
 TEST_CASE("kv history: operations still pending when the run ends are unknown, never completed", "[kv]") {
