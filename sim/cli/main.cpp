@@ -38,7 +38,7 @@ void print_errors(const std::string& file, const sim::ScenarioInvalid& e) {
 // ---------------------------------------------------------------- subcommands
 
 struct RunArgs {
-  std::string scenario, trace, until;
+  std::string scenario, trace, history, until;
   uint64_t seed = 0;
   bool seed_given = false;
   bool json = false;
@@ -57,6 +57,7 @@ int cmd_run(const RunArgs& a) {
     opt.until = u;
   }
   opt.trace_path = a.trace;
+  opt.history_path = a.history;
   try {
     sim::Runner runner(s, opt);
     runner.finish();
@@ -187,6 +188,9 @@ int main(int argc, char** argv) {
                        ->check(CLI::NonNegativeNumber);
   run->add_option("--until", run_args.until, "Stop at this virtual time instead of the scenario's \"until\" (e.g. 30s)");
   run->add_option("--trace", run_args.trace, "Write every event as JSON Lines to this file");
+  run->add_option("--history", run_args.history,
+                  "Write the KV client history to this file: Jepsen's EDN form if it ends in .edn, else JSON Lines\n"
+                  "(docs/history-format.md; the scenario needs a kv workload)");
   run->add_flag("--json", run_args.json, "Print exactly one JSON object (the run summary) on stdout");
 
   std::string validate_path;

@@ -54,9 +54,10 @@ std::string hex16(uint64_t v) {
   return buf;
 }
 
-TraceWriter::TraceWriter(std::string path) : path_(std::move(path)), partial_(path_ + ".partial") {
+TraceWriter::TraceWriter(std::string path, std::string what)
+    : path_(std::move(path)), partial_(path_ + ".partial"), what_(std::move(what)) {
   file_ = std::fopen(partial_.c_str(), "wb");
-  if (!file_) throw std::runtime_error("cannot open trace file '" + partial_ + "': " + std::strerror(errno));
+  if (!file_) throw std::runtime_error("cannot open " + what_ + " file '" + partial_ + "': " + std::strerror(errno));
 }
 
 TraceWriter::~TraceWriter() {
@@ -73,7 +74,7 @@ void TraceWriter::commit() {
   const bool ok = std::fflush(file_) == 0 && !std::ferror(file_);
   std::fclose(file_);
   file_ = nullptr;
-  if (!ok) throw std::runtime_error("writing trace file '" + partial_ + "' failed");
+  if (!ok) throw std::runtime_error("writing " + what_ + " file '" + partial_ + "' failed");
   if (std::rename(partial_.c_str(), path_.c_str()) != 0)
     throw std::runtime_error("cannot rename '" + partial_ + "' to '" + path_ + "': " + std::strerror(errno));
   committed_ = true;

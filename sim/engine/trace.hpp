@@ -85,10 +85,12 @@ class TraceLine {
   std::string s_;
 };
 
+// The same discipline serves every file a run writes as it goes or at its
+// end (the KV history too): `what` names the file in error messages.
 class TraceWriter {
  public:
   // Opens "<path>.partial"; throws std::runtime_error if it cannot.
-  explicit TraceWriter(std::string path);
+  explicit TraceWriter(std::string path, std::string what = "trace");
   ~TraceWriter();  // removes the partial file unless commit() was called
   TraceWriter(const TraceWriter&) = delete;
   TraceWriter& operator=(const TraceWriter&) = delete;
@@ -102,6 +104,7 @@ class TraceWriter {
  private:
   std::string path_;
   std::string partial_;
+  std::string what_;
   std::FILE* file_ = nullptr;
   bool committed_ = false;
 };

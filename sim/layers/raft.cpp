@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ostream>
 
+#include "core/check.hpp"
 #include "core/raft/state_machine.hpp"
 #include "sim/engine/stats.hpp"
 #include "sim/scenario/scenario.hpp"
@@ -169,19 +170,66 @@ bool RaftLayer::kv_submit(core::NodeId server, uint64_t request, const KvOp& op)
   switch (op.kind) {
     case KvOp::Kind::kPut: cmd = core::raft::KvStateMachine::put(op.key, op.value); break;
     case KvOp::Kind::kCas: cmd = core::raft::KvStateMachine::cas(op.key, op.expected, op.value); break;
-    case KvOp::Kind::kGet: cmd = core::raft::KvStateMachine::get(op.key); break;
+    case KvOp::Kind::kGet: cmd = core::raft::KvStateMachine::get(op.key); break;  // every read goes through the log
+    case KvOp::Kind::kDelete: cmd = core::raft::KvStateMachine::del(op.key); break;
   }
   const core::raft::Proposal p = nodes_[server]->propose(sim_->env(server), request, std::move(cmd));
   if (!p.ok()) return false;
+  kv_requests_.emplace(request, KvRequest{op.kind, server});
   drain(server);
   return true;
 }
 
+namespace {
+
+// The KV state machine's answer (core/raft/state_machine.hpp) as the
+// workload's outcome. An answer the state machine cannot give is a bug.
+KvResult kv_result(KvOp::Kind kind, const core::raft::Completion& c) {
+  KvResult r;
+  if (c.error == core::raft::kLeadershipLost) {
+    // The entry may still commit under a later leader (hashicorp's ErrLeadershipLost).
+    r.outcome = KvResult::Outcome::kUnknown;
+    r.error = "leadership lost";
+    return r;
+  }
+  CORE_CHECK(c.error == core::raft::kOk, "unknown client error " + std::to_string(c.error));
+  r.index = c.index;
+  const std::string& a = c.result;
+  const auto bad = [&] { return "unexpected answer \"" + a + "\" to a " + kv_op_name(kind); };
+  switch (kind) {
+    case KvOp::Kind::kPut: CORE_CHECK(a == "ok", bad()); break;
+    case KvOp::Kind::kGet:
+      CORE_CHECK(a == "notfound" || a.rfind("ok ", 0) == 0, bad());
+      r.found = a != "notfound";
+      if (r.found) r.value = a.substr(3);
+      break;
+    case KvOp::Kind::kCas:
+      CORE_CHECK(a == "ok" || a == "notfound" || a.rfind("fail ", 0) == 0, bad());
+      r.found = a != "notfound";
+      if (a != "ok") r.outcome = KvResult::Outcome::kFail;  // compared and changed nothing
+      if (a.rfind("fail ", 0) == 0) r.value = a.substr(5);
+      break;
+    case KvOp::Kind::kDelete:
+      // Deleting an absent key answers "notfound" and changes nothing: it
+      // happened, as in Consul (a delete of an absent key succeeds).
+      CORE_CHECK(a == "ok" || a == "notfound", bad());
+      r.found = a == "ok";
+      break;
+  }
+  return r;
+}
+
+}  // namespace
+
 void RaftLayer::drain(core::NodeId node) {
   if (!nodes_[node]) return;
   for (const core::raft::Completion& c : nodes_[node]->take_completions()) {
-    const bool ok = c.error == core::raft::kOk;
-    if (kv_ && kv_->done(c.request_id, ok) && ok) max_acked_index_ = std::max(max_acked_index_, c.index);
+    auto it = kv_requests_.find(c.request_id);
+    if (it == kv_requests_.end()) continue;  // a membership change
+    const KvOp::Kind kind = it->second.kind;
+    kv_requests_.erase(it);
+    if (kv_ && kv_->done(c.request_id, kv_result(kind, c)) && c.error == core::raft::kOk)
+      max_acked_index_ = std::max(max_acked_index_, c.index);
   }
 }
 
@@ -205,6 +253,8 @@ void RaftLayer::on_lifecycle(core::Time /*now*/, core::NodeId node, Lifecycle wh
     nodes_[node] = nullptr;
     view_[node] = nullptr;
     checker_.node_down(node);
+    for (auto it = kv_requests_.begin(); it != kv_requests_.end();)  // their completions are lost with the node
+      it = it->second.server == node ? kv_requests_.erase(it) : std::next(it);
     if (kv_) kv_->server_lost(node);
   }
   update_leadership(what == Lifecycle::kCrash ? "crash" : what == Lifecycle::kPause ? "paused" : "step_down");

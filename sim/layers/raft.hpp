@@ -102,6 +102,11 @@ class RaftLayer final : public Layer, public KvTarget {
   std::vector<core::NodeId> voters_;  // the bootstrap configuration
   RaftChecker checker_;
   KvWorkload* kv_ = nullptr;
+  struct KvRequest {
+    KvOp::Kind kind;
+    core::NodeId server;
+  };
+  std::map<uint64_t, KvRequest> kv_requests_;  // accepted KV requests not yet completed, by request id
   uint64_t next_request_ = 1;
   uint64_t max_acked_index_ = 0;
 

@@ -4,7 +4,9 @@
 #include <cstdio>
 #include <ostream>
 
+#include "core/check.hpp"
 #include "sim/run/stacks.hpp"
+#include "sim/workload/kv.hpp"
 
 namespace sim {
 
@@ -15,6 +17,9 @@ Runner::Runner(const Scenario& scenario, const RunOptions& options)
       seed_(options.seed.value_or(scenario.seed)),
       until_(options.until.value_or(scenario.until)),
       fault_rng_(core::derive_seed(seed_, core::kStreamFault, 0)) {
+  if (!options.history_path.empty() && !scenario_.workload("kv"))
+    throw std::invalid_argument("--history: scenario \"" + scenario_.name +
+                                "\" has no kv workload (\"workload\": {\"kv\": {...}}), so no client history to write");
   sim_ = std::make_unique<Simulation>(seed_);
   Network& net = sim_->network();
   // network.bandwidth is the hosts' NIC speed: it applies to every access
@@ -38,6 +43,7 @@ Runner::Runner(const Scenario& scenario, const RunOptions& options)
     writer_ = std::make_unique<TraceWriter>(options.trace_path);
     sim_->set_trace_writer(writer_.get());
   }
+  if (!options.history_path.empty()) history_ = std::make_unique<TraceWriter>(options.history_path, "history");
   sim_->start_all();
   stack_->start(*sim_);
   for (size_t i = 0; i < scenario_.faults.size(); ++i) {
@@ -87,10 +93,23 @@ void Runner::finish() {
       r.detail = "not evaluated: the run ended at " + format_duration(sim_->now()) + " before the deadline";
     }
   }
+  if (history_) {
+    const auto* kv = dynamic_cast<const KvWorkload*>(stack_->workload("kv"));
+    CORE_CHECK(kv != nullptr, "--history without a kv workload");  // the constructor refused it
+    const LineSink line = [this](const std::string& l) { history_->line(l); };
+    if (history_format_of(history_->path()) == HistoryFormat::kEdn) {
+      write_history_edn(kv->history(), line);
+    } else {
+      std::vector<std::string> names;
+      for (core::NodeId i = 0; i < sim_->node_count(); ++i) names.push_back(sim_->node_name(i));
+      write_history_jsonl(kv->history(), names, line);
+    }
+  }
   if (writer_) {
     writer_->commit();
     sim_->set_trace_writer(nullptr);
   }
+  if (history_) history_->commit();
   finished_ = true;
 }
 

@@ -32,6 +32,9 @@ struct RunOptions {
   std::optional<uint64_t> seed;        // default: the scenario's seed
   std::optional<core::Time> until;     // default: the scenario's until
   std::string trace_path;              // JSON Lines trace; empty = none
+  // The KV client history (docs/history-format.md): EDN when it ends in
+  // ".edn", else JSON Lines; empty = none. Needs a kv workload.
+  std::string history_path;
 };
 
 class Runner {
@@ -46,7 +49,8 @@ class Runner {
 
   // Runs to `t` (at most until()).
   void run_until(core::Time t);
-  // Runs to until(), evaluates the expectations, commits the trace file.
+  // Runs to until(), evaluates the expectations, commits the trace and
+  // history files (each written as FILE.partial, renamed only now).
   void finish();
   bool finished() const { return finished_; }
 
@@ -68,6 +72,7 @@ class Runner {
   std::unique_ptr<Simulation> sim_;
   std::unique_ptr<Stack> stack_;
   std::unique_ptr<TraceWriter> writer_;
+  std::unique_ptr<TraceWriter> history_;
   core::Rng fault_rng_;
   std::vector<ExpectationResult> results_;
   nlohmann::json applied_faults_ = nlohmann::json::array();

@@ -112,6 +112,12 @@ Layer* Stack::layer(const std::string& name) const {
   return nullptr;
 }
 
+Workload* Stack::workload(const std::string& name) const {
+  for (const auto& w : workloads_)
+    if (w->name() == name) return w.get();
+  return nullptr;
+}
+
 // ---------------------------------------------------------------- observation
 
 void Stack::on_record(core::Time now, core::NodeId node, const core::Record& r) {

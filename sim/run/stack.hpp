@@ -50,6 +50,8 @@ class Stack final : public Observer {
   void print_metrics(const nlohmann::json& metrics, std::ostream& out) const;
 
   Layer* layer(const std::string& name) const;
+  // The scenario's workload of that name; nullptr when it has none.
+  Workload* workload(const std::string& name) const;
 
   // Observer
   void on_record(core::Time now, core::NodeId node, const core::Record& r) override;

@@ -1,5 +1,6 @@
 #include "sim/workload/kv.hpp"
 
+#include <cstdio>
 #include <ostream>
 
 #include "sim/engine/stats.hpp"
@@ -13,7 +14,8 @@ using nlohmann::json;
 // ---------------------------------------------------------------- settings
 
 json KvSettings::to_json() const {
-  json j = {{"rate_per_s", rate_per_s}, {"keys", keys}, {"put", put}, {"cas", cas}, {"start", write_duration(start)}};
+  json j = {{"rate_per_s", rate_per_s}, {"keys", keys}, {"put", put}, {"cas", cas}, {"delete", del},
+            {"read_mode", read_mode_name(read_mode)}, {"start", write_duration(start)}};
   if (stop != core::kNever) j["stop"] = write_duration(stop);
   return j;
 }
@@ -21,7 +23,7 @@ json KvSettings::to_json() const {
 bool KvSettings::equals(const Settings& other) const {
   const auto* o = dynamic_cast<const KvSettings*>(&other);
   return o && o->rate_per_s == rate_per_s && o->keys == keys && o->start == start && o->stop == stop && o->put == put &&
-         o->cas == cas;
+         o->cas == cas && o->del == del && o->read_mode == read_mode;
 }
 
 namespace {
@@ -30,9 +32,9 @@ class KvDef final : public WorkloadDef {
  public:
   std::string name() const override { return "kv"; }
 
-  std::shared_ptr<const Settings> read(const Reader& r, const Scenario& /*s*/) const override {
+  std::shared_ptr<const Settings> read(const Reader& r, const Scenario& s) const override {
     auto out = std::make_shared<KvSettings>();
-    if (!r.object({"rate_per_s", "keys", "start", "stop", "put", "cas"})) return out;
+    if (!r.object({"rate_per_s", "keys", "start", "stop", "put", "cas", "delete", "read_mode"})) return out;
     if (r.require("rate_per_s", "operations per second, e.g. 100")) {
       const Reader rate = r["rate_per_s"];
       if (!rate.json().is_number() || !(rate.json().get<double>() > 0) || rate.json().get<double>() > 100000)
@@ -45,7 +47,16 @@ class KvDef final : public WorkloadDef {
     if (r.has("stop")) r["stop"].duration(out->stop);
     if (r.has("put")) r["put"].probability(out->put);
     if (r.has("cas")) r["cas"].probability(out->cas);
-    if (out->put + out->cas > 1.0 + 1e-9) r.error("put + cas shares exceed 1 (the rest are gets)");
+    if (r.has("delete")) r["delete"].probability(out->del);
+    if (out->put + out->cas + out->del > 1.0 + 1e-9) r.error("put + cas + delete shares exceed 1 (the rest are gets)");
+    std::string mode;
+    if (r.has("read_mode") && r["read_mode"].choice(mode, {"default", "consistent", "stale"})) {
+      out->read_mode = mode == "consistent" ? ReadMode::kConsistent
+                       : mode == "stale"    ? ReadMode::kStale
+                                            : ReadMode::kDefault;
+      if (out->read_mode != ReadMode::kDefault && s.stack == "raft")
+        r["read_mode"].error("read modes are Consul's; protocol raft reads through the log (expected \"default\")");
+    }
     return out;
   }
 
@@ -74,6 +85,7 @@ bool KvWorkload::connect(Layer& layer) {
 void KvWorkload::start(Simulation& sim) {
   sim_ = &sim;
   rng_ = core::Rng(core::derive_seed(sim.seed(), core::kStreamWorkload, 0));
+  unsent_rng_ = core::Rng(core::derive_seed(sim.seed(), core::kStreamWorkload, 1));
   sim.schedule(cfg_.start, [this] { schedule_next(); });
 }
 
@@ -95,16 +107,39 @@ void KvWorkload::submit_one() {
     if (target_->kv_running(id)) up.push_back(id);
   const uint64_t request = target_->kv_new_request();
   ++submitted_;
+  const core::Time now = sim_->now();
+  KvResult rejected;
+  rejected.outcome = KvResult::Outcome::kFail;
   if (up.empty()) {
     ++rejected_;
+    // Still an operation of the history, with its own content; rng_ has
+    // never drawn for these, and must not start to.
+    rejected.error = "no server running";
+    const size_t e = history_.invoke(request, draw_op(unsent_rng_, request), core::kNoNode, now, sim_->trace_events());
+    history_.complete(e, rejected, now, sim_->trace_events());
     return;
   }
   core::NodeId server = up[rng_.below(up.size())];
   const core::NodeId hint = target_->kv_leader_hint(server);
   if (hint != core::kNoNode && target_->kv_running(hint)) server = hint;
+  const KvOp op = draw_op(rng_, request);
+  // Pending before the submit: a target may complete at once.
+  const size_t e = history_.invoke(request, op, server, now, sim_->trace_events());
+  pending_[request] = {now, server, e};
+  if (!target_->kv_submit(server, request, op)) {
+    pending_.erase(request);
+    ++rejected_;
+    rejected.error = "rejected by the server";
+    history_.complete(e, rejected, now, sim_->trace_events());
+  }
+}
+
+// Two draws, key then kind; with no deletes exactly the draws made before
+// deletes existed, so older scenarios replay bit for bit.
+KvOp KvWorkload::draw_op(core::Rng& rng, uint64_t request) const {
   KvOp op;
-  op.key = "k" + std::to_string(rng_.below(cfg_.keys));
-  const double u = rng_.unit();
+  op.key = "k" + std::to_string(rng.below(cfg_.keys));
+  const double u = rng.unit();
   if (u < cfg_.put) {
     op.kind = KvOp::Kind::kPut;
     op.value = "v" + std::to_string(request);
@@ -112,47 +147,79 @@ void KvWorkload::submit_one() {
     op.kind = KvOp::Kind::kCas;
     op.expected = "v" + std::to_string(request - 1);
     op.value = "v" + std::to_string(request);
+  } else if (u < cfg_.put + cfg_.cas + cfg_.del) {
+    op.kind = KvOp::Kind::kDelete;
+  } else {
+    op.kind = KvOp::Kind::kGet;
+    op.mode = cfg_.read_mode;
   }
-  // Pending before the submit: a target may complete at once.
-  pending_[request] = {sim_->now(), server};
-  if (!target_->kv_submit(server, request, op)) {
-    pending_.erase(request);
-    ++rejected_;
-  }
+  return op;
 }
 
-bool KvWorkload::done(uint64_t request, bool ok) {
+bool KvWorkload::done(uint64_t request, const KvResult& r) {
   auto it = pending_.find(request);
   if (it == pending_.end()) return false;
-  if (ok) {
+  const bool answered =
+      r.outcome == KvResult::Outcome::kOk || (r.outcome == KvResult::Outcome::kFail && r.error.empty());
+  if (answered) {
     ++acknowledged_;
     latency_ns_.push_back(sim_->now() - it->second.submitted);
   } else {
     ++failed_;
   }
+  history_.complete(it->second.entry, r, sim_->now(), sim_->trace_events());
   pending_.erase(it);
   return true;
 }
 
 void KvWorkload::server_lost(core::NodeId server) {
-  for (auto it = pending_.begin(); it != pending_.end();)  // outcome unknown: the server is gone
-    it = it->second.server == server ? pending_.erase(it) : std::next(it);
+  KvResult lost;
+  lost.outcome = KvResult::Outcome::kUnknown;  // the server is gone, and what it did with the request with it
+  lost.error = "server crashed";
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->second.server != server) {
+      ++it;
+      continue;
+    }
+    history_.complete(it->second.entry, lost, sim_->now(), sim_->trace_events());
+    it = pending_.erase(it);
+  }
 }
 
 json KvWorkload::metrics() const {
+  // Per kind and outcome, from the history: rejected operations are failed,
+  // those pending at a crash or at the end unknown.
+  constexpr KvOp::Kind kinds[] = {KvOp::Kind::kPut, KvOp::Kind::kCas, KvOp::Kind::kDelete, KvOp::Kind::kGet};
+  uint64_t n[4][3] = {};
+  for (const KvHistory::Entry& e : history_.entries()) ++n[static_cast<int>(e.kind)][static_cast<int>(e.outcome)];
+  json ops = json::object();
+  for (const KvOp::Kind k : kinds) {
+    const uint64_t* c = n[static_cast<int>(k)];
+    ops[kv_op_name(k)] = {{"ok", c[static_cast<int>(KvResult::Outcome::kOk)]},
+                          {"fail", c[static_cast<int>(KvResult::Outcome::kFail)]},
+                          {"unknown", c[static_cast<int>(KvResult::Outcome::kUnknown)]}};
+  }
   return {{"commit_latency", quantiles_ns(latency_ns_)},
           {"client",
            {{"submitted", submitted_},
             {"acknowledged", acknowledged_},
             {"rejected", rejected_},
             {"failed", failed_},
-            {"unknown", submitted_ - acknowledged_ - rejected_ - failed_}}}};
+            {"unknown", submitted_ - acknowledged_ - rejected_ - failed_}}},
+          {"ops", ops}};
 }
 
 void KvWorkload::print_metrics(const json& m, std::ostream& out) const {
   const json& c = m["client"];
   out << "kv         " << c["submitted"] << " submitted: " << c["acknowledged"] << " acknowledged, " << c["rejected"]
       << " rejected, " << c["failed"] << " failed, " << c["unknown"] << " unknown\n";
+  for (const char* f : {"write", "cas", "delete", "read"}) {  // the kinds the workload sent
+    const json& o = m["ops"][f];
+    if (o["ok"].get<uint64_t>() + o["fail"].get<uint64_t>() + o["unknown"].get<uint64_t>() == 0) continue;
+    char kind[8];
+    std::snprintf(kind, sizeof kind, "%-6s", f);
+    out << "           " << kind << " " << o["ok"] << " ok, " << o["fail"] << " fail, " << o["unknown"] << " unknown\n";
+  }
   out << "           commit latency " << describe_quantiles(m["commit_latency"]) << "\n";
 }
 

@@ -102,7 +102,8 @@ json everything() {
     "storage": { "sync_latency": { "lognormal": { "median": "2ms", "sigma": 0.3 } }, "lose_unsynced_on_crash": true },
     "raft": { "raft_multiplier": 2, "heartbeat_timeout": "300ms", "leader_lease_timeout": "250ms", "pre_vote": false, "timer_mode": "paper",
               "election_timeout_max": "4s", "max_inflight": 8, "trailing_logs": 100, "snapshot_threshold": 50 },
-    "workload": { "kv": { "rate_per_s": 25.5, "keys": 10, "put": 0.5, "cas": 0.125, "start": "1s", "stop": "20s" } },
+    "workload": { "kv": { "rate_per_s": 25.5, "keys": 10, "put": 0.5, "cas": 0.125, "delete": 0.0625, "read_mode": "default",
+                          "start": "1s", "stop": "20s" } },
     "faults": [
       { "at": "1s", "crash": "east-s1", "lose_unsynced": false, "note": "why it matters" },
       { "at": "2s", "restart": "east-s1" },

@@ -1,0 +1,24 @@
+#include "sim/workload/kv_op.hpp"
+
+namespace sim {
+
+const char* read_mode_name(ReadMode m) {
+  switch (m) {
+    case ReadMode::kDefault: return "default";
+    case ReadMode::kConsistent: return "consistent";
+    case ReadMode::kStale: return "stale";
+  }
+  return "?";
+}
+
+const char* kv_op_name(KvOp::Kind k) {
+  switch (k) {
+    case KvOp::Kind::kPut: return "write";
+    case KvOp::Kind::kCas: return "cas";
+    case KvOp::Kind::kGet: return "read";
+    case KvOp::Kind::kDelete: return "delete";
+  }
+  return "?";
+}
+
+}  // namespace sim
