@@ -4,7 +4,8 @@
 // replication, snapshots with trailing logs, single-server membership changes
 // and leadership transfer. Deviations from hashicorp/raft are marked
 // "Deviation:" in node*.cpp (node.cpp: roles and elections;
-// node_replication.cpp: AppendEntries, InstallSnapshot, commit and apply;
+// node_replication.cpp: AppendEntries, InstallSnapshot, commit and apply,
+// leadership verification;
 // node_storage.cpp: durable state; node_client.cpp: client API).
 //
 // Ownership and threading: the host owns the Node and calls start() on every

@@ -38,7 +38,8 @@ class StateMachine {
 //
 // A get goes through the log like every command, so reads are linearizable
 // (hashicorp/raft has no lease reads either; Consul's default "consistent"
-// mode adds VerifyLeader, which this model does not need).
+// mode reads locally after Node::verify_leader() instead, which this
+// workload does not need).
 //
 // Snapshot encoding: for each key in order, "<klen>:<key><vlen>:<value>".
 class KvStateMachine : public StateMachine {

@@ -6,7 +6,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/raft/node.hpp"
@@ -479,4 +481,93 @@ TEST_CASE("raft bootstrap: the writes are synced before the call returns", "[raf
   CHECK(c.bootstrap(0, {0}) == "bootstrap only works on new clusters");
   c.run(250 * kMillisecond);
   CHECK(c.node(0).role() == Role::kLeader);
+}
+
+// ---------------------------------------------------------------- randomized
+
+TEST_CASE("raft client calls under random faults: safe, each request answered at most once", "[raft][soak]") {
+  size_t barriers_ok = 0, verified = 0, lost = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    raft_test::ClusterOptions o;
+    o.nodes = 5;
+    o.seed = seed;
+    o.manual_sync = true;
+    o.config.trailing_logs = 5;
+    o.config.snapshot_threshold = 8;
+    raft_test::Cluster c(o);
+    core::Rng rng(core::derive_seed(seed, 97, 0));
+    std::map<uint64_t, std::string> kind;  // request id -> "barrier" | "verify" | "other"
+    uint64_t requests = 0;
+    for (size_t step = 0; step < 2000 && c.checker().ok(); ++step) {
+      const auto n = static_cast<NodeId>(rng.below(o.nodes));
+      const auto m = static_cast<NodeId>(rng.below(o.nodes));
+      const uint64_t dice = rng.below(100);
+      const bool leads = c.up(n) && c.node(n).role() == Role::kLeader;
+      if (dice < 35) {
+        c.deliver(n, m, 0, rng.chance(0.05), 1 + rng.below(3));
+      } else if (dice < 45) {
+        c.tick(static_cast<core::Duration>(rng.below(20)) * kMillisecond);
+      } else if (dice < 55) {
+        if (c.up(n)) c.complete_sync(n);
+      } else if (dice < 61) {
+        if (leads) {
+          c.propose(n, KvStateMachine::put("k" + std::to_string(m), std::to_string(step)));
+          kind[++requests] = "other";
+        }
+      } else if (dice < 66) {
+        if (leads) {
+          c.barrier(n);
+          kind[++requests] = "barrier";
+        }
+      } else if (dice < 71) {
+        if (leads) {
+          c.verify(n);
+          kind[++requests] = "verify";
+        }
+      } else if (dice < 72) {
+        if (c.up(n)) c.crash(n, rng.chance(0.5));
+        else c.restart(n);
+      } else if (dice < 75) {
+        if (!c.up(n)) c.restart(n);
+      } else if (dice < 76) {
+        c.isolate(n);
+      } else if (dice < 80) {
+        c.heal();
+      } else if (dice < 82) {
+        if (c.up(n)) c.snapshot(n);
+      } else if (dice < 83) {
+        if (leads) c.transfer(n, kNoNode);
+      } else {
+        // Everything pending, after syncing all: lets requests finish.
+        for (NodeId i = 0; i < o.nodes; ++i)
+          if (c.up(i)) c.complete_sync(i);
+        c.deliver();
+      }
+      c.take_output();
+    }
+    INFO("seed " << seed << ": " << c.checker().summary());
+    REQUIRE(c.checker().ok());
+    std::map<uint64_t, size_t> answers;
+    for (const auto& [node, comp] : c.completions()) {
+      INFO("request " << comp.request_id);
+      CHECK(++answers[comp.request_id] == 1);
+      const std::string& k = kind[comp.request_id];
+      if (comp.error == core::raft::kLeadershipLost) {
+        ++lost;
+        CHECK(comp.index == 0);
+      } else if (k == "verify") {
+        ++verified;
+        CHECK(comp.index == 0);
+        CHECK(comp.result == "verified");
+      } else if (k == "barrier") {
+        ++barriers_ok;
+        CHECK(comp.index != 0);
+        CHECK(comp.result.empty());
+      }
+    }
+  }
+  // The runs did exercise both outcomes.
+  CHECK(barriers_ok > 0);
+  CHECK(verified > 0);
+  CHECK(lost > 0);
 }
