@@ -49,12 +49,23 @@ uint32_t msgpack_uint_bytes(uint64_t v);
 uint32_t msgpack_str_bytes(uint32_t len);  // also []byte (old spec raw)
 uint32_t msgpack_container_header_bytes(uint32_t entries);  // map or array
 
+// What an application puts in a user event's payload (Consul: its encoded
+// agent UserEvent), for the application at the receiving end; serf never
+// looks inside. Immutable and shared by every copy of the event.
+struct EventPayload {
+  virtual ~EventPayload() = default;
+};
+
 // One user event as serf's event buffer keeps it (serf userEvent).
 struct UserEvent {
   uint32_t name_id = 0;
   uint32_t name_bytes = 0;
   uint32_t payload_bytes = 0;
   uint64_t payload_hash = 0;
+  // The payload's content when an application gave one (null in a bare
+  // gossip pool); its size is payload_bytes and it is the same event as
+  // another when the hash agrees, as for any payload.
+  std::shared_ptr<const EventPayload> payload;
 
   // serf userEvent.Equals: same name, same payload.
   bool same(const UserEvent& o) const {

@@ -351,12 +351,15 @@ std::string Serf::force_leave(Env& env, NodeId node, bool prune) {
 
 std::string Serf::user_event(Env& env, uint32_t name_id, uint32_t payload_bytes, uint64_t payload_hash, bool coalesce,
                              uint32_t name_bytes) {
-  const UserEvent e{name_id, name_bytes, payload_bytes, payload_hash};
+  return user_event(env, UserEvent{name_id, name_bytes, payload_bytes, payload_hash, nullptr}, coalesce);
+}
+
+std::string Serf::user_event(Env& env, const UserEvent& e, bool coalesce) {
   const LamportTime ltime = event_clock_.time();
   if (std::string err = check_user_event_size(config_, ltime, e); !err.empty()) return err;
   event_clock_.increment();
   ++stats_.user_events_sent;
-  env.record(Record(kRecordUserEventSent, ltime, name_id, payload_hash));
+  env.record(Record(kRecordUserEventSent, ltime, e.name_id, e.payload_hash));
   handle_user_event(env, ltime, e, coalesce);
   queue_broadcast(env, event_queue_, make_user_event(ltime, e, coalesce));
   arm_snapshot(env);
@@ -400,6 +403,7 @@ void Serf::join_done(Env& env, uint32_t join_id, uint32_t contacted) {
       // serf Join: a join intent at the member clock as it is after the
       // join's push/pulls merged the remote clocks.
       if (contacted > 0) broadcast_join(env, clock_.time());
+      if (listener_) listener_->on_join_done(env, contacted, static_cast<uint32_t>(j.peers.size()));
       break;
     case JoinKind::kReconnect:
       env.set_timer(config_.reconnect_interval, timer(kTimerReconnect));

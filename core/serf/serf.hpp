@@ -75,6 +75,8 @@ class EventListener {
   virtual ~EventListener() = default;
   virtual void on_member_event(Env& env, MemberEventType type, NodeId member) = 0;
   virtual void on_user_event(Env& env, LamportTime ltime, const UserEvent& event, bool coalesce) = 0;
+  // A join() ended (Join's return): `contacted` of `asked` answered.
+  virtual void on_join_done(Env& /*env*/, uint32_t /*contacted*/, uint32_t /*asked*/) {}
 };
 
 // serf's reconnect throttle: the chance that this node tries one failed
@@ -128,6 +130,8 @@ class Serf final : public memberlist::Delegate,
   // Fires a user event: delivered here, then gossiped.
   std::string user_event(Env& env, uint32_t name_id, uint32_t payload_bytes, uint64_t payload_hash, bool coalesce,
                          uint32_t name_bytes = kConsulEventNameBytes);
+  // The same with the whole event, its payload's content included.
+  std::string user_event(Env& env, const UserEvent& e, bool coalesce);
   // serf SetTags: new encoded tag size, re-advertised by memberlist.
   std::string set_tags(Env& env, uint32_t tags_bytes);
   // serf Shutdown: stops serf and memberlist; later messages and timers are
@@ -169,6 +173,9 @@ class Serf final : public memberlist::Delegate,
   size_t intent_queue_depth() const { return intent_queue_.size(); }
   size_t event_queue_depth() const { return event_queue_.size(); }
   size_t query_queue_depth() const { return query_queue_.size(); }
+  // True once a leave() has ended, whatever its outcome (kRecordLeaveDone
+  // says which): the point where serf's Leave returns.
+  bool leave_finished() const { return leave_stage_ == LeaveStage::kDone; }
   const Snapshotter* snapshotter() const { return config_.snapshot ? &snapshot_ : nullptr; }
   uint32_t tags_bytes() const { return tags_bytes_; }
   // The previously alive members the rejoin after a restart may still try

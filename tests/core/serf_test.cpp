@@ -180,7 +180,7 @@ struct OneSerf {
 };
 
 // A UserEvent with a payload of `bytes` and name id `name`.
-UserEvent ev(uint32_t name, uint64_t hash, uint32_t bytes = 10) { return UserEvent{name, 8, bytes, hash}; }
+UserEvent ev(uint32_t name, uint64_t hash, uint32_t bytes = 10) { return UserEvent{name, 8, bytes, hash, nullptr}; }
 
 // ---------------------------------------------------------------- a tiny cluster
 
@@ -344,14 +344,14 @@ TEST_CASE("serf sizes: msgpack encodings of serf's messages", "[serf]") {
 
 TEST_CASE("serf size checks: configured limit and the 9 KB cap, before and after encoding", "[serf]") {
   Config c = Config::consul_lan();
-  CHECK(check_user_event_size(c, 1, UserEvent{1, 19, 400, 0}).empty());
-  CHECK(check_user_event_size(c, 1, UserEvent{1, 19, 494, 0}) ==
+  CHECK(check_user_event_size(c, 1, UserEvent{1, 19, 400, 0, nullptr}).empty());
+  CHECK(check_user_event_size(c, 1, UserEvent{1, 19, 494, 0, nullptr}) ==
         "user event exceeds configured limit of 512 bytes before encoding");
   // Within 512 raw, over it once encoded.
-  CHECK(check_user_event_size(c, 1, UserEvent{1, 19, 480, 0}) ==
+  CHECK(check_user_event_size(c, 1, UserEvent{1, 19, 480, 0, nullptr}) ==
         "encoded user event exceeds configured limit of 512 bytes after encoding");
   c.user_event_size_limit = kUserEventSizeHardLimit;
-  CHECK(check_user_event_size(c, 1, UserEvent{1, 19, 9300, 0}) ==
+  CHECK(check_user_event_size(c, 1, UserEvent{1, 19, 9300, 0, nullptr}) ==
         "user event exceeds configured limit of 9216 bytes before encoding");
 }
 
@@ -626,7 +626,7 @@ TEST_CASE_METHOD(OneSerf, "serf user events: delivered locally, gossiped, duplic
   CHECK(env.count(kRecordUserEventSent) == 1);
 
   // The same event coming back by gossip: a duplicate, not rebroadcast.
-  auto back = make_user_event(1, UserEvent{7, kConsulEventNameBytes, 100, 0xFEED}, false);
+  auto back = make_user_event(1, UserEvent{7, kConsulEventNameBytes, 100, 0xFEED, nullptr}, false);
   serf.notify_msg(env, *back);
   CHECK(serf.stats().user_events_duplicate == 1);
   CHECK(serf.event_queue_depth() == 1);
