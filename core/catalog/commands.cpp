@@ -8,7 +8,8 @@ namespace {
 
 // Type bytes: structs.RegisterRequestType = 0, DeregisterRequestType = 1,
 // KVSRequestType = 2, TombstoneRequestType = 4.
-enum : uint8_t { kTypeRegister = 0, kTypeDeregister = 1, kTypeKvs = 2, kTypeTombstone = 4 };
+// RestoreRequest has no Consul type (restores go through raft.Restore).
+enum : uint8_t { kTypeRegister = 0, kTypeDeregister = 1, kTypeKvs = 2, kTypeTombstone = 4, kTypeRestore = 0x7F };
 
 struct EncodeVisitor {
   Writer& w;
@@ -37,6 +38,10 @@ struct EncodeVisitor {
   void operator()(const TombstoneRequest& r) const {
     w.u8(kTypeTombstone);
     w.u64(r.reap_index);
+  }
+  void operator()(const RestoreRequest& r) const {
+    w.u8(kTypeRestore);
+    w.str(r.snapshot);
   }
 };
 
@@ -93,6 +98,12 @@ Decoded decode(std::string_view bytes) {
         TombstoneRequest q;
         q.reap_index = r.u64();
         out = q;
+        break;
+      }
+      case kTypeRestore: {
+        RestoreRequest q;
+        q.snapshot = r.str();
+        out = std::move(q);
         break;
       }
       default:

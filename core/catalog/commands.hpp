@@ -10,6 +10,11 @@
 //                     delete-tree (lock/unlock need sessions: left out).
 //   TombstoneRequest  structs.TombstoneRequest (reap): drops KV tombstones up
 //                     to an index, as the leader's tombstone GC asks.
+//   RestoreRequest    a snapshot restore (Consul's /v1/snapshot PUT): the whole
+//                     state replaced by a saved one. Deviation: Consul restores
+//                     through raft.Restore (a snapshot installed at the
+//                     leader and sent to followers); here the saved state
+//                     travels as a log entry, which every replica applies.
 //
 // Encoding (version 1): a version byte, a type byte, the fields (codec.hpp),
 // nothing after. decode() never throws and rejects every malformed input with
@@ -67,7 +72,12 @@ struct TombstoneRequest {
   bool operator==(const TombstoneRequest&) const = default;
 };
 
-using Command = std::variant<RegisterRequest, DeregisterRequest, KvsRequest, TombstoneRequest>;
+struct RestoreRequest {
+  std::string snapshot;  // Store::encode_snapshot()
+  bool operator==(const RestoreRequest&) const = default;
+};
+
+using Command = std::variant<RegisterRequest, DeregisterRequest, KvsRequest, TombstoneRequest, RestoreRequest>;
 
 std::string encode(const Command& c);
 

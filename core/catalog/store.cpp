@@ -59,7 +59,18 @@ ApplyResult Store::apply(uint64_t idx, const Command& c) {
   if (const auto* r = std::get_if<RegisterRequest>(&c)) return ensure_registration(idx, *r);
   if (const auto* d = std::get_if<DeregisterRequest>(&c)) return deregister(idx, *d);
   if (const auto* k = std::get_if<KvsRequest>(&c)) return kvs(idx, *k);
-  return reap_tombstones(idx, std::get<TombstoneRequest>(c).reap_index);
+  if (const auto* t = std::get_if<TombstoneRequest>(&c)) return reap_tombstones(idx, t->reap_index);
+  return restore(idx, std::get<RestoreRequest>(c));
+}
+
+ApplyResult Store::restore(uint64_t idx, const RestoreRequest& req) {
+  std::string why;
+  std::optional<Store> s = decode_snapshot(req.snapshot, &why);
+  if (!s) return ApplyResult::failure("malformed snapshot: " + why);
+  if (s->last_index_ > idx) return ApplyResult::failure("snapshot is newer than the log");
+  *this = std::move(*s);
+  begin_write(idx);
+  return ApplyResult::ok();
 }
 
 // --- registration -------------------------------------------------------------

@@ -70,6 +70,9 @@ class Store {
   ApplyResult kvs(uint64_t idx, const KvsRequest& req);
   // ReapTombstones: drops tombstones with index <= reap_index.
   ApplyResult reap_tombstones(uint64_t idx, uint64_t reap_index);
+  // Replaces the whole state by a snapshot (encode_snapshot()); the last
+  // index becomes `idx`. A malformed snapshot is an error with no effect.
+  ApplyResult restore(uint64_t idx, const RestoreRequest& req);
   ApplyResult apply(uint64_t idx, const Command& c);
 
   // --- queries, each with the index Consul returns --------------------------

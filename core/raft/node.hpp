@@ -199,6 +199,9 @@ class Node : public core::Node {
   // Leader only: a follower's replication progress (0 when unknown).
   uint64_t match_index(NodeId peer) const;
   uint64_t next_index(NodeId peer) const;
+  // Leader only: when `peer` last answered a replication RPC (local time; 0
+  // when it never did or is not a peer). Autopilot's health check reads it.
+  Time peer_last_contact(NodeId peer) const;
 
  private:
   struct Peer {

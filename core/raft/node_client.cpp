@@ -236,6 +236,10 @@ uint64_t Node::match_index(NodeId peer) const {
   auto it = peers_.find(peer);
   return it == peers_.end() ? 0 : it->second.match;
 }
+Time Node::peer_last_contact(NodeId peer) const {
+  auto it = peers_.find(peer);
+  return it == peers_.end() ? 0 : it->second.last_contact;
+}
 uint64_t Node::next_index(NodeId peer) const {
   auto it = peers_.find(peer);
   return it == peers_.end() ? 0 : it->second.next;
