@@ -5,7 +5,8 @@
 //
 // Type codes are unique across protocols: the high byte names the protocol
 // family (core::Family: 0x01 heartbeat, 0x02 raft, 0x03 memberlist;
-// serf travels inside memberlist packets), the low byte the message.
+// serf travels inside memberlist packets; 0x05 Consul's RPC, 0x06 the
+// agent's health-check probes), the low byte the message.
 // The simulator uses the code for trace records and per-type metrics and
 // never looks inside the body.
 #pragma once
@@ -21,6 +22,10 @@
 
 namespace core {
 
+namespace agent {
+struct AgentMsg;  // core/agent/rpc.hpp
+}  // namespace agent
+
 // Small bodies (heartbeats) are held inline; Raft bodies, which carry log
 // entries, are shared and immutable once sent, so that a message in flight
 // costs a few dozen bytes and a duplicate costs a reference count.
@@ -34,7 +39,9 @@ struct Message {
   // partitions and crashes.
   bool stream = false;
   uint32_t size_bytes = 0;
-  std::variant<std::monostate, hb::Msg, std::shared_ptr<const raft::Msg>, std::shared_ptr<const memberlist::Packet>> body;
+  std::variant<std::monostate, hb::Msg, std::shared_ptr<const raft::Msg>, std::shared_ptr<const memberlist::Packet>,
+               std::shared_ptr<const agent::AgentMsg>>
+      body;
 };
 
 // "hb.beat", "raft.append_entries", ...; "unknown" for an unknown code.

@@ -1,5 +1,6 @@
 #include "core/record.hpp"
 
+#include "core/agent/records.hpp"
 #include "core/hb/records.hpp"
 #include "core/memberlist/records.hpp"
 #include "core/serf/records.hpp"
@@ -13,6 +14,7 @@ RecordInfo record_info(RecordKind kind) {
     case kFamilyRaft: return raft::record_info(kind);
     case kFamilyMemberlist: return memberlist::record_info(kind);
     case kFamilySerf: return serf::record_info(kind);
+    case kFamilyAgent: return agent::record_info(kind);
     default: return {"unknown", {"a", "b", "c"}};
   }
 }

@@ -46,6 +46,8 @@ enum Family : uint8_t {
   kFamilyRaft = 0x02,
   kFamilyMemberlist = 0x03,
   kFamilySerf = 0x04,
+  kFamilyRpc = 0x05,    // Consul's RPC between agents and servers (core/agent/rpc.hpp)
+  kFamilyAgent = 0x06,  // the Consul agent: its records and health-check probes (core/agent)
 };
 inline constexpr uint8_t family_of(uint16_t code) { return static_cast<uint8_t>(code >> 8); }
 

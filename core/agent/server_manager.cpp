@@ -49,7 +49,7 @@ RetryDecision rpc_retry(Rng& rng, RpcError err, bool is_read, Time first_try, Ti
 ServerManager::ServerManager(std::string datacenter, std::string self_server)
     : datacenter_(std::move(datacenter)), self_server_(std::move(self_server)) {}
 
-MemberEffect ServerManager::on_member_event(MemberEvent kind, bool is_consul_server, const Server& server) {
+MemberEffect ServerManager::on_member_event(MemberEvent kind, bool is_consul_server, const ServerMeta& server) {
   MemberEffect fx;
   if (!is_consul_server) return fx;
   switch (kind) {
@@ -70,8 +70,8 @@ MemberEffect ServerManager::on_member_event(MemberEvent kind, bool is_consul_ser
   return fx;
 }
 
-void ServerManager::add_server(const Server& s) {
-  auto it = std::find_if(servers_.begin(), servers_.end(), [&](const Server& x) { return x.name == s.name; });
+void ServerManager::add_server(const ServerMeta& s) {
+  auto it = std::find_if(servers_.begin(), servers_.end(), [&](const ServerMeta& x) { return x.name == s.name; });
   if (it != servers_.end()) {
     *it = s;
   } else {
@@ -81,7 +81,7 @@ void ServerManager::add_server(const Server& s) {
 }
 
 bool ServerManager::remove_server(const std::string& name) {
-  auto it = std::find_if(servers_.begin(), servers_.end(), [&](const Server& x) { return x.name == name; });
+  auto it = std::find_if(servers_.begin(), servers_.end(), [&](const ServerMeta& x) { return x.name == name; });
   if (it == servers_.end()) return false;
   servers_.erase(it);
   return true;
@@ -93,53 +93,53 @@ bool ServerManager::notify_failed_server(const std::string& name) {
   return true;
 }
 
-const Server* ServerManager::find_server() const { return servers_.empty() ? nullptr : &servers_.front(); }
+const ServerMeta* ServerManager::find_server() const { return servers_.empty() ? nullptr : &servers_.front(); }
 
-void ServerManager::shuffle_servers(std::vector<Server>& list, Rng& rng) {
+void ServerManager::shuffle_servers(std::vector<ServerMeta>& list, Rng& rng) {
   for (size_t i = list.size(); i-- > 1;) {
     const auto j = static_cast<size_t>(rng.below(i + 1));
     std::swap(list[i], list[j]);
   }
 }
 
-void ServerManager::cycle_server(std::vector<Server>& list) {
+void ServerManager::cycle_server(std::vector<ServerMeta>& list) {
   if (list.size() < 2) return;
   std::rotate(list.begin(), list.begin() + 1, list.end());
 }
 
-std::vector<Server> ServerManager::rebalance_candidates(Rng& rng) const {
-  std::vector<Server> out = servers_;
+std::vector<ServerMeta> ServerManager::rebalance_candidates(Rng& rng) const {
+  std::vector<ServerMeta> out = servers_;
   shuffle_servers(out, rng);
   return out;
 }
 
-bool ServerManager::finish_rebalance(std::vector<Server> order, bool found_healthy) {
+bool ServerManager::finish_rebalance(std::vector<ServerMeta> order, bool found_healthy) {
   if (!found_healthy) {
     offline_ = true;  // "No healthy servers during rebalance, aborting"
     return false;
   }
   offline_ = false;
   if (servers_.empty() || order.empty()) return false;
-  auto in = [](const std::vector<Server>& list, const std::string& name) {
-    return std::any_of(list.begin(), list.end(), [&](const Server& s) { return s.name == name; });
+  auto in = [](const std::vector<ServerMeta>& list, const std::string& name) {
+    return std::any_of(list.begin(), list.end(), [&](const ServerMeta& s) { return s.name == name; });
   };
   // The chosen server was removed meanwhile: keep the current list.
   if (!in(servers_, order.front().name)) return false;
-  std::vector<Server> merged;
+  std::vector<ServerMeta> merged;
   merged.reserve(servers_.size());
-  for (Server& s : order)
+  for (ServerMeta& s : order)
     if (in(servers_, s.name)) merged.push_back(std::move(s));
-  for (const Server& s : servers_)
+  for (const ServerMeta& s : servers_)
     if (!in(merged, s.name)) merged.push_back(s);
   servers_ = std::move(merged);
   return true;
 }
 
-bool ServerManager::rebalance(Rng& rng, const std::function<bool(const Server&)>& healthy) {
-  std::vector<Server> order = rebalance_candidates(rng);
+bool ServerManager::rebalance(Rng& rng, const std::function<bool(const ServerMeta&)>& healthy) {
+  std::vector<ServerMeta> order = rebalance_candidates(rng);
   bool found = false;
   for (size_t i = 0; i < order.size(); ++i) {
-    const Server& first = order.front();
+    const ServerMeta& first = order.front();
     if ((!self_server_.empty() && first.name == self_server_) || healthy(first)) {
       found = true;
       break;

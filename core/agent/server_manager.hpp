@@ -55,11 +55,11 @@ inline constexpr Duration kRebalanceDelayPerNode = 15 * kMillisecond + 625 * kMi
 inline constexpr Duration kRpcHoldTimeout = 7 * kSecond;
 inline constexpr int64_t kRpcJitterFraction = 16;
 
-struct Server {
+struct ServerMeta {
   std::string name;        // metadata.Server.Name: the key (see Deviation)
   NodeId node = kNoNode;   // where to send its RPCs
   std::string datacenter;
-  bool operator==(const Server&) const = default;
+  bool operator==(const ServerMeta&) const = default;
 };
 
 // Serf member events the client's lanEventHandler routes to the manager.
@@ -117,26 +117,26 @@ class ServerManager {
   // client_serf.go: join -> AddServer + ServerUp, update -> AddServer, both
   // only for a Consul server of this datacenter; leave/failed/reap ->
   // RemoveServer for any Consul server (no datacenter check, as in Consul).
-  MemberEffect on_member_event(MemberEvent kind, bool is_consul_server, const Server& server);
+  MemberEffect on_member_event(MemberEvent kind, bool is_consul_server, const ServerMeta& server);
 
   // AddServer: replace in place if the name is known, else append; clears
   // offline.
-  void add_server(const Server& s);
+  void add_server(const ServerMeta& s);
   // RemoveServer by name; false if unknown.
   bool remove_server(const std::string& name);
   // NotifyFailedServer: when the list has more than one server and `name`
   // is the first, the first moves to the end. True if it cycled.
   bool notify_failed_server(const std::string& name);
   // FindServer: the first server, nullptr when the list is empty.
-  const Server* find_server() const;
+  const ServerMeta* find_server() const;
 
-  const std::vector<Server>& servers() const { return servers_; }
+  const std::vector<ServerMeta>& servers() const { return servers_; }
   size_t num_servers() const { return servers_.size(); }
   bool offline() const { return offline_; }
 
   // RebalanceServers, step 1: a shuffled copy of the list (shuffleServers,
   // Fisher-Yates from the back). The list itself is unchanged.
-  std::vector<Server> rebalance_candidates(Rng& rng) const;
+  std::vector<ServerMeta> rebalance_candidates(Rng& rng) const;
   // Step 2 (the pings): `order` is the candidates after cycling each failed
   // first one to the back; `found_healthy` whether a ping answered. Step 3,
   // reconcileServerList: with none healthy, sets offline and changes
@@ -144,10 +144,10 @@ class ServerManager {
   // chosen first server has been removed meanwhile, changes nothing; else
   // the list becomes `order` minus servers removed meanwhile, plus servers
   // added meanwhile at the end. True if the list was replaced.
-  bool finish_rebalance(std::vector<Server> order, bool found_healthy);
+  bool finish_rebalance(std::vector<ServerMeta> order, bool found_healthy);
   // The three steps at once, `healthy` answering each ping (self_server is
   // healthy without one). At most num_servers() pings, front first.
-  bool rebalance(Rng& rng, const std::function<bool(const Server&)>& healthy);
+  bool rebalance(Rng& rng, const std::function<bool(const ServerMeta&)>& healthy);
 
   // Manager.Run: the delay to arm after a rebalance.
   Duration next_rebalance_delay(Rng& rng, uint64_t lan_members) const {
@@ -155,14 +155,14 @@ class ServerManager {
   }
 
   // shuffleServers on any list: for i = n-1 .. 1, swap(i, below(i + 1)).
-  static void shuffle_servers(std::vector<Server>& list, Rng& rng);
+  static void shuffle_servers(std::vector<ServerMeta>& list, Rng& rng);
   // serverList.cycleServer: the first to the end (no-op below two).
-  static void cycle_server(std::vector<Server>& list);
+  static void cycle_server(std::vector<ServerMeta>& list);
 
  private:
   std::string datacenter_;
   std::string self_server_;
-  std::vector<Server> servers_;
+  std::vector<ServerMeta> servers_;
   bool offline_ = true;  // New: offline until a server is added
 };
 

@@ -54,7 +54,7 @@ void StateSyncer::run(Env& env) {
   CORE_CHECK(state_ == State::kIdle, "ae: run once");
   reset_next_full(env);
   advancing_ = true;
-  enter_full_sync(env);
+  enter_full_sync(env, FullSyncCause::kStart);
   advancing_ = false;
   advance(env);
 }
@@ -66,7 +66,8 @@ void StateSyncer::shutdown(Env& env) {
   state_ = State::kDone;
 }
 
-void StateSyncer::enter_full_sync(Env& env) {
+void StateSyncer::enter_full_sync(Env& env, FullSyncCause cause) {
+  last_cause_ = cause;
   if (paused()) {
     enter_retry(env);
     return;
@@ -143,7 +144,7 @@ void StateSyncer::on_timer(Env& env, uint64_t what) {
     case TimerKind::kRetry:
       CORE_CHECK(state_ == State::kRetryWait, "ae: the retry timer fires while retrying");
       reset_next_full(env);
-      enter_full_sync(env);
+      enter_full_sync(env, FullSyncCause::kRetry);
       break;
     case TimerKind::kServerUp:
       if (state_ == State::kPartialServerUpWait) {
@@ -151,7 +152,7 @@ void StateSyncer::on_timer(Env& env, uint64_t what) {
       } else {
         CORE_CHECK(state_ == State::kRetryServerUpWait, "ae: the server-up stagger fires while waiting for it");
       }
-      enter_full_sync(env);
+      enter_full_sync(env, FullSyncCause::kTriggered);
       break;
   }
   advancing_ = false;
@@ -180,7 +181,7 @@ void StateSyncer::advance(Env& env) {
         arm(env, TimerKind::kServerUp, stagger(env, config_.server_up_interval));
       } else if (next_full_due_) {
         reset_next_full(env);
-        enter_full_sync(env);
+        enter_full_sync(env, FullSyncCause::kInterval);
       } else if (changes_trigger_) {
         changes_trigger_ = false;
         if (!paused()) {

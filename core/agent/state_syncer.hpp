@@ -74,6 +74,10 @@ class StateSyncer {
     kRetry = 2,     // retryFailInterval + stagger(retryFailInterval)
     kServerUp = 3,  // stagger(serverUpInterval) after a full-sync trigger
   };
+  // Why the last full sync started: the first one at run(), the
+  // next-full-sync timer, the retry timer after a failure, or a full-sync
+  // trigger (ServerUp) after its stagger.
+  enum class FullSyncCause : uint8_t { kStart = 0, kInterval = 1, kRetry = 2, kTriggered = 3 };
   enum class State : uint8_t {
     kIdle = 0,             // before run()
     kFullSyncing,          // inside SyncFull (pending)
@@ -106,6 +110,7 @@ class StateSyncer {
   void on_timer(Env& env, uint64_t what);
 
   State state() const { return state_; }
+  FullSyncCause last_full_sync_cause() const { return last_cause_; }
   // Counters: syncs started, and how they ended.
   uint64_t full_syncs() const { return full_syncs_; }
   uint64_t full_sync_failures() const { return full_sync_failures_; }
@@ -125,7 +130,7 @@ class StateSyncer {
   void disarm(Env& env, TimerKind kind);
   Armed& slot(TimerKind kind);
   void reset_next_full(Env& env);
-  void enter_full_sync(Env& env);
+  void enter_full_sync(Env& env, FullSyncCause cause);
   void enter_retry(Env& env);
   void full_sync_ended(Env& env, bool ok);
   void advance(Env& env);
@@ -134,6 +139,7 @@ class StateSyncer {
   std::function<uint64_t()> cluster_size_;
   SyncerConfig config_;
   State state_ = State::kIdle;
+  FullSyncCause last_cause_ = FullSyncCause::kStart;
   uint32_t paused_ = 0;
   bool full_trigger_ = false;     // SyncFull trigger channel
   bool changes_trigger_ = false;  // SyncChanges trigger channel

@@ -40,13 +40,13 @@ std::map<std::string, ServiceState> services_of(
   return out;
 }
 
-Server srv(const std::string& name, core::NodeId node = 0, const std::string& dc = "dc1") {
-  return Server{name, node, dc};
+ServerMeta srv(const std::string& name, core::NodeId node = 0, const std::string& dc = "dc1") {
+  return ServerMeta{name, node, dc};
 }
 
-std::vector<std::string> names(const std::vector<Server>& list) {
+std::vector<std::string> names(const std::vector<ServerMeta>& list) {
   std::vector<std::string> out;
-  for (const Server& s : list) out.push_back(s.name);
+  for (const ServerMeta& s : list) out.push_back(s.name);
   return out;
 }
 
@@ -274,7 +274,7 @@ TEST_CASE("server manager: rebalance interval table", "[agent]") {
 }
 
 TEST_CASE("server manager: the shuffle is deterministic with a seed", "[agent]") {
-  std::vector<Server> base;
+  std::vector<ServerMeta> base;
   for (int i = 0; i < 7; ++i) base.push_back(srv("s" + std::to_string(i)));
   std::set<std::vector<std::string>> seen;
   for (uint64_t seed = 1; seed <= 20; ++seed) {
@@ -304,7 +304,7 @@ TEST_CASE("server manager: rebalance pings from the front and cycles failures", 
   const auto candidates = m.rebalance_candidates(r1);
   std::vector<std::string> pinged;
   const std::string dead = candidates.front().name;
-  CHECK(m.rebalance(r2, [&](const Server& s) {
+  CHECK(m.rebalance(r2, [&](const ServerMeta& s) {
     pinged.push_back(s.name);
     return s.name != dead;
   }));
@@ -318,7 +318,7 @@ TEST_CASE("server manager: rebalance pings from the front and cycles failures", 
   const auto before = m.servers();
   core::Rng r3(5);
   int pings = 0;
-  CHECK_FALSE(m.rebalance(r3, [&](const Server&) { return ++pings, false; }));
+  CHECK_FALSE(m.rebalance(r3, [&](const ServerMeta&) { return ++pings, false; }));
   CHECK(pings == 4);
   CHECK(m.offline());
   CHECK(m.servers() == before);
@@ -327,14 +327,14 @@ TEST_CASE("server manager: rebalance pings from the front and cycles failures", 
   ServerManager self("dc1", "s2");
   self.add_server(srv("s2"));
   core::Rng r4(1);
-  CHECK(self.rebalance(r4, [](const Server&) { return false; }));
+  CHECK(self.rebalance(r4, [](const ServerMeta&) { return false; }));
   CHECK_FALSE(self.offline());
 }
 
 TEST_CASE("server manager: reconcile merges changes made during a rebalance", "[agent]") {
   ServerManager m("dc1");
   for (const char* n : {"s1", "s2", "s3"}) m.add_server(srv(n));
-  const std::vector<Server> order = {srv("s3"), srv("s1"), srv("s2")};
+  const std::vector<ServerMeta> order = {srv("s3"), srv("s1"), srv("s2")};
   m.remove_server("s2");
   m.add_server(srv("s4"));
   CHECK(m.finish_rebalance(order, true));
