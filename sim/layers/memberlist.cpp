@@ -170,6 +170,7 @@ bool MemberlistLayer::healthy_pair(core::NodeId viewer, core::NodeId member) con
 
 void MemberlistLayer::on_record(core::Time now, core::NodeId v, const core::Record& r) {
   namespace ml = core::memberlist;
+  if (r.port == core::Port::kSerfWan) return;  // a server's WAN pool: not this layer's
   if (r.kind == ml::kRecordState || r.kind == ml::kRecordReap) {
     const auto j = static_cast<core::NodeId>(r.a);
     if (j >= n_) return;

@@ -69,7 +69,11 @@ class RaftDef final : public LayerDef {
   // heartbeat, election and leader-lease timeouts, as Consul does.
   std::shared_ptr<const Settings> read(const Reader& r, const Reader& cluster, const Scenario& s) const override {
     auto out = std::make_shared<RaftSettings>();
-    if (!s.clients().empty()) cluster["clients"].error("client agents are not modelled with protocol raft yet; use 0");
+    // In the raft stack this layer makes the nodes: servers only. (Consul
+    // agents, clients included, run in the consul stack.)
+    const bool own_nodes = s.stack == "raft";
+    if (own_nodes && !s.clients().empty())
+      cluster["clients"].error("protocol raft runs servers only; use 0 (client agents run in protocol consul)");
     if (s.servers().empty()) cluster.error("a raft cluster needs at least one server");
     if (r.is_null()) return out;
     static const std::vector<std::string> keys = {
@@ -105,7 +109,10 @@ class RaftDef final : public LayerDef {
     std::string mode;
     if (r.has("timer_mode") && r["timer_mode"].choice(mode, {"hashicorp", "paper"}))
       c.timer_mode = mode == "paper" ? core::raft::TimerMode::kPaper : core::raft::TimerMode::kHashicorp;
-    if (r.has("initial_voters")) {
+    if (r.has("initial_voters") && !own_nodes)
+      r["initial_voters"].error("only protocol raft takes initial voters (Consul servers bootstrap with "
+                                "$.consul.bootstrap_expect)");
+    if (r.has("initial_voters") && own_nodes) {
       std::vector<std::string> server_names;
       std::vector<core::NodeId> ids = s.servers();
       for (core::NodeId id : ids) server_names.push_back(s.nodes[id].name);
@@ -139,21 +146,51 @@ const LayerDef& raft_layer_def() {
 
 void RaftLayer::attach(Simulation& sim, const Scenario& s) {
   sim_ = &sim;
-  servers_ = s.servers();
-  voters_ = settings_.initial_voters.empty() ? servers_ : settings_.initial_voters;
   nodes_.assign(s.nodes.size(), nullptr);
-  view_.assign(s.nodes.size(), nullptr);
-  open_interval("start");
+  clusters_.assign(1, Cluster{});
+  Cluster& c = clusters_.front();
+  c.servers = s.servers();
+  c.voters = settings_.initial_voters.empty() ? c.servers : settings_.initial_voters;
+  c.view.assign(s.nodes.size(), nullptr);
+  cluster_of_.assign(s.nodes.size(), UINT32_MAX);
+  for (core::NodeId id : c.servers) cluster_of_[id] = 0;
+  open_interval(c, "start");
+}
+
+void RaftLayer::set_external(core::Port port, std::vector<uint32_t> cluster_of, const std::vector<std::string>& names) {
+  port_ = port;
+  external_ = true;
+  cluster_of_ = std::move(cluster_of);
+  clusters_.assign(names.size(), Cluster{});
+  for (size_t i = 0; i < names.size(); ++i) {
+    clusters_[i].name = names[i];
+    clusters_[i].view.assign(nodes_.size(), nullptr);
+  }
+  for (core::NodeId id = 0; id < cluster_of_.size(); ++id)
+    if (cluster_of_[id] != UINT32_MAX) clusters_[cluster_of_[id]].servers.push_back(id);
+  for (Cluster& c : clusters_) {
+    c.voters = c.servers;
+    open_interval(c, "start");
+  }
+}
+
+void RaftLayer::adopt(core::NodeId id, core::raft::Node* node) {
+  nodes_[id] = node;
+  if (cluster_of_[id] != UINT32_MAX) clusters_[cluster_of_[id]].view[id] = node;
+}
+
+void RaftLayer::note_acknowledged(uint32_t cluster, uint64_t index) {
+  if (cluster < clusters_.size()) clusters_[cluster].max_acked_index = std::max(clusters_[cluster].max_acked_index, index);
 }
 
 std::unique_ptr<core::Node> RaftLayer::make_node(core::NodeId id) {
-  if (std::find(servers_.begin(), servers_.end(), id) == servers_.end()) return nullptr;
+  const Cluster& c = clusters_.front();
+  if (std::find(c.servers.begin(), c.servers.end(), id) == c.servers.end()) return nullptr;
   auto node = std::make_unique<core::raft::Node>(settings_.config, std::make_unique<core::raft::KvStateMachine>());
-  if (std::find(voters_.begin(), voters_.end(), id) != voters_.end())
-    node->set_bootstrap(core::raft::Configuration::voters(voters_));
+  if (std::find(c.voters.begin(), c.voters.end(), id) != c.voters.end())
+    node->set_bootstrap(core::raft::Configuration::voters(c.voters));
   node->set_collect_completions(true);
-  nodes_[id] = node.get();
-  view_[id] = node.get();
+  adopt(id, node.get());
   return node;
 }
 
@@ -173,7 +210,7 @@ bool RaftLayer::kv_submit(core::NodeId server, uint64_t request, const KvOp& op)
     case KvOp::Kind::kGet: cmd = core::raft::KvStateMachine::get(op.key); break;  // every read goes through the log
     case KvOp::Kind::kDelete: cmd = core::raft::KvStateMachine::del(op.key); break;
   }
-  const core::raft::Proposal p = nodes_[server]->propose(sim_->env(server), request, std::move(cmd));
+  const core::raft::Proposal p = nodes_[server]->propose(sim_->env(server, port_), request, std::move(cmd));
   if (!p.ok()) return false;
   kv_requests_.emplace(request, KvRequest{op.kind, server});
   drain(server);
@@ -222,37 +259,49 @@ KvResult kv_result(KvOp::Kind kind, const core::raft::Completion& c) {
 }  // namespace
 
 void RaftLayer::drain(core::NodeId node) {
-  if (!nodes_[node]) return;
+  if (external_ || !nodes_[node]) return;  // the node's own maker takes its completions
   for (const core::raft::Completion& c : nodes_[node]->take_completions()) {
     auto it = kv_requests_.find(c.request_id);
     if (it == kv_requests_.end()) continue;  // a membership change
     const KvOp::Kind kind = it->second.kind;
     kv_requests_.erase(it);
     if (kv_ && kv_->done(c.request_id, kv_result(kind, c)) && c.error == core::raft::kOk)
-      max_acked_index_ = std::max(max_acked_index_, c.index);
+      note_acknowledged(cluster_of_[node], c.index);
   }
 }
 
 // ---------------------------------------------------------------- observation
 
 void RaftLayer::on_record(core::Time now, core::NodeId node, const core::Record& r) {
-  checker_.on_record(now, node, r, sim_->trace_events());
-  if (r.kind == core::raft::kRecordElection) election_terms_.emplace(r.a, false);
+  Cluster& c = clusters_[cluster_of_[node]];
+  c.checker.on_record(now, node, r, sim_->trace_events());
+  if (r.kind == core::raft::kRecordElection) c.election_terms.emplace(r.a, false);
   if (r.kind == core::raft::kRecordRole && r.b == static_cast<uint64_t>(core::raft::Role::kLeader))
-    election_terms_[r.a] = true;
+    c.election_terms[r.a] = true;
 }
 
 void RaftLayer::after_records(core::Time now, const std::vector<core::NodeId>& nodes) {
-  checker_.after_records(now, sim_->trace_events(), view_, nodes);
+  if (clusters_.size() == 1) {
+    clusters_.front().checker.after_records(now, sim_->trace_events(), clusters_.front().view, nodes);
+  } else {
+    std::vector<core::NodeId> mine;
+    for (size_t i = 0; i < clusters_.size(); ++i) {
+      mine.clear();
+      for (core::NodeId n : nodes)
+        if (cluster_of_[n] == i) mine.push_back(n);
+      if (!mine.empty()) clusters_[i].checker.after_records(now, sim_->trace_events(), clusters_[i].view, mine);
+    }
+  }
   for (core::NodeId n : nodes) drain(n);
   update_leadership("step_down");
 }
 
 void RaftLayer::on_lifecycle(core::Time /*now*/, core::NodeId node, Lifecycle what) {
-  if (what == Lifecycle::kCrash) {
+  if (what == Lifecycle::kCrash && cluster_of_[node] != UINT32_MAX) {
+    Cluster& c = clusters_[cluster_of_[node]];
     nodes_[node] = nullptr;
-    view_[node] = nullptr;
-    checker_.node_down(node);
+    c.view[node] = nullptr;
+    c.checker.node_down(node);
     for (auto it = kv_requests_.begin(); it != kv_requests_.end();)  // their completions are lost with the node
       it = it->second.server == node ? kv_requests_.erase(it) : std::next(it);
     if (kv_) kv_->server_lost(node);
@@ -274,29 +323,31 @@ bool RaftLayer::cut_off(core::NodeId leader) const {
 }
 
 void RaftLayer::world_changed(const char* cause) {
-  // A leader that can no longer exchange messages with a quorum has been lost,
-  // even if it and its followers do not know it yet.
-  if (current_leader_ != core::kNoNode && !interval_open() && cut_off(current_leader_)) {
-    const core::raft::Node* l = nodes_[current_leader_];
-    open_interval(!l ? "crash" : sim_->is_paused(current_leader_) ? "paused" : cause);
+  for (Cluster& c : clusters_) {
+    // A leader that can no longer exchange messages with a quorum has been
+    // lost, even if it and its followers do not know it yet.
+    if (c.current_leader != core::kNoNode && !interval_open(c) && cut_off(c.current_leader)) {
+      const core::raft::Node* l = nodes_[c.current_leader];
+      open_interval(c, !l ? "crash" : sim_->is_paused(c.current_leader) ? "paused" : cause);
+    }
+    update_leadership(c, cause);
   }
-  update_leadership(cause);
 }
 
-bool RaftLayer::interval_open() const { return !intervals_.empty() && intervals_.back().end_ns < 0; }
+bool RaftLayer::interval_open(const Cluster& c) { return !c.intervals.empty() && c.intervals.back().end_ns < 0; }
 
-void RaftLayer::open_interval(const char* cause) {
+void RaftLayer::open_interval(Cluster& c, const char* cause) {
   LeaderlessInterval iv;
   iv.start_ns = sim_->now();
   iv.cause = cause;
-  iv.old_term = current_term_;
-  intervals_.push_back(iv);
-  votes_at_open_ = sent_of_type(core::raft::kRequestVote);
-  prevotes_at_open_ = sent_of_type(core::raft::kRequestPreVote);
+  iv.old_term = c.current_term;
+  c.intervals.push_back(iv);
+  c.votes_at_open = sent_of_type(core::raft::kRequestVote);
+  c.prevotes_at_open = sent_of_type(core::raft::kRequestPreVote);
 }
 
-core::NodeId RaftLayer::stable_leader() const {
-  for (core::NodeId id : servers_) {
+core::NodeId RaftLayer::stable_leader(const Cluster& c) const {
+  for (core::NodeId id : c.servers) {
     const core::raft::Node* n = nodes_[id];
     if (!n || n->role() != core::raft::Role::kLeader || sim_->is_paused(id)) continue;
     const auto voters = n->latest_configuration().voter_ids();
@@ -309,29 +360,33 @@ core::NodeId RaftLayer::stable_leader() const {
 }
 
 void RaftLayer::update_leadership(const char* cause) {
-  const core::NodeId s = stable_leader();
-  if (!interval_open()) {
-    if (s == current_leader_ && (s == core::kNoNode || nodes_[s]->term() == current_term_)) return;
-    open_interval(cause);  // the stable leader is gone (or changed without a visible gap)
+  for (Cluster& c : clusters_) update_leadership(c, cause);
+}
+
+void RaftLayer::update_leadership(Cluster& c, const char* cause) {
+  const core::NodeId s = stable_leader(c);
+  if (!interval_open(c)) {
+    if (s == c.current_leader && (s == core::kNoNode || nodes_[s]->term() == c.current_term)) return;
+    open_interval(c, cause);  // the stable leader is gone (or changed without a visible gap)
   }
-  LeaderlessInterval& iv = intervals_.back();
+  LeaderlessInterval& iv = c.intervals.back();
   if (s == core::kNoNode) return;
   const uint64_t term = nodes_[s]->term();
   // The leader that was lost, back in the same term (a short isolation or
   // pause that nobody campaigned through): the interval closes once it can
   // again exchange messages with a quorum, not merely because its followers
   // never forgot it.
-  if (term <= iv.old_term && s == current_leader_ && cut_off(s)) return;
+  if (term <= iv.old_term && s == c.current_leader && cut_off(s)) return;
   iv.end_ns = sim_->now();
   iv.new_term = term;
-  for (auto it = election_terms_.upper_bound(iv.old_term); it != election_terms_.end() && it->first <= term; ++it) {
+  for (auto it = c.election_terms.upper_bound(iv.old_term); it != c.election_terms.end() && it->first <= term; ++it) {
     ++iv.elections;
     if (!it->second) ++iv.split_votes;
   }
-  iv.vote_requests = sent_of_type(core::raft::kRequestVote) - votes_at_open_;
-  iv.prevote_requests = sent_of_type(core::raft::kRequestPreVote) - prevotes_at_open_;
-  current_leader_ = s;
-  current_term_ = term;
+  iv.vote_requests = sent_of_type(core::raft::kRequestVote) - c.votes_at_open;
+  iv.prevote_requests = sent_of_type(core::raft::kRequestPreVote) - c.prevotes_at_open;
+  c.current_leader = s;
+  c.current_term = term;
 }
 
 uint64_t RaftLayer::sent_of_type(uint16_t type) const {
@@ -340,13 +395,13 @@ uint64_t RaftLayer::sent_of_type(uint16_t type) const {
   return 0;
 }
 
-core::NodeId RaftLayer::running_leader() const {
+core::NodeId RaftLayer::running_leader(const Cluster& c) const {
   // The running leader of the highest term. A paused leader is frozen: it
   // cannot take a client request or a membership change, and a selector or
   // an action must not make it act.
   core::NodeId best = core::kNoNode;
   uint64_t best_term = 0;
-  for (core::NodeId id : servers_) {
+  for (core::NodeId id : c.servers) {
     const core::raft::Node* n = nodes_[id];
     if (n && !sim_->is_paused(id) && n->role() == core::raft::Role::kLeader && n->term() >= best_term) {
       best = id;
@@ -356,13 +411,17 @@ core::NodeId RaftLayer::running_leader() const {
   return best;
 }
 
-std::optional<core::NodeId> RaftLayer::leader() const { return running_leader(); }
+std::optional<core::NodeId> RaftLayer::leader() const {
+  const core::NodeId l = running_leader(clusters_.front());
+  if (l == core::kNoNode) return std::nullopt;
+  return l;
+}
 
 std::string RaftLayer::action(const std::string& name, const std::vector<core::NodeId>& nodes, const Settings* /*args*/) {
-  const core::NodeId l = running_leader();
+  const core::NodeId l = running_leader(clusters_.front());
   if (l == core::kNoNode) return "no running leader: nothing done";
   core::raft::Node* n = nodes_[l];
-  core::Env& env = sim_->env(l);
+  core::Env& env = sim_->env(l, port_);
   std::string outcome;
   if (name == "transfer_leadership") {
     // Every action with targets takes a request id, a transfer too (ids
@@ -392,8 +451,24 @@ std::string RaftLayer::action(const std::string& name, const std::vector<core::N
 // ---------------------------------------------------------------- results
 
 bool RaftLayer::holds(const Expectation& e, std::string& detail) {
+  if (clusters_.size() == 1) return holds_in(clusters_.front(), e, detail);
+  std::string all;
+  for (const Cluster& c : clusters_) {
+    std::string d;
+    const bool ok = holds_in(c, e, d);
+    all += (all.empty() ? "" : "; ") + c.name + ": " + d;
+    if (!ok) {
+      detail = c.name + ": " + d;
+      return false;
+    }
+  }
+  detail = all;
+  return true;
+}
+
+bool RaftLayer::holds_in(const Cluster& c, const Expectation& e, std::string& detail) const {
   if (e.property == "leader_known_to") {
-    const core::NodeId l = running_leader();
+    const core::NodeId l = running_leader(c);
     if (l == core::kNoNode) {
       detail = "no server is leader";
       return false;
@@ -401,7 +476,7 @@ bool RaftLayer::holds(const Expectation& e, std::string& detail) {
     const auto voters = nodes_[l]->latest_configuration().voter_ids();
     size_t know = 0, live = 0;
     std::string missing;
-    for (core::NodeId id : servers_) {
+    for (core::NodeId id : c.servers) {
       if (!nodes_[id] || sim_->is_paused(id)) continue;
       const bool in_config = nodes_[l]->latest_configuration().find(id) != nullptr;
       if (!in_config) continue;
@@ -416,17 +491,20 @@ bool RaftLayer::holds(const Expectation& e, std::string& detail) {
     return ok;
   }
   if (e.property == "applied_everywhere") {
-    for (core::NodeId id : servers_) {
+    for (core::NodeId id : c.servers) {
       if (!nodes_[id] || sim_->is_paused(id)) continue;
-      const core::NodeId l = running_leader();
+      const core::NodeId l = running_leader(c);
       if (l != core::kNoNode && nodes_[l]->latest_configuration().find(id) == nullptr) continue;
-      if (nodes_[id]->last_applied() < max_acked_index_) {
+      if (nodes_[id]->last_applied() < c.max_acked_index) {
         detail = sim_->node_name(id) + " applied up to " + std::to_string(nodes_[id]->last_applied()) +
-                 " but commands up to index " + std::to_string(max_acked_index_) + " were acknowledged";
+                 " but commands up to index " + std::to_string(c.max_acked_index) + " were acknowledged";
         return false;
       }
     }
-    detail = std::to_string(kv_ ? kv_->acknowledged() : 0) + " acknowledged commands applied on every running member";
+    detail = external_ ? "every acknowledged write up to index " + std::to_string(c.max_acked_index) +
+                             " applied on every running member"
+                       : std::to_string(kv_ ? kv_->acknowledged() : 0) +
+                             " acknowledged commands applied on every running member";
     return true;
   }
   detail = "unknown property";
@@ -434,25 +512,27 @@ bool RaftLayer::holds(const Expectation& e, std::string& detail) {
 }
 
 std::optional<Violation> RaftLayer::violation(const std::string& property) const {
-  if (property == "raft_safety" && checker_.violation()) {
-    const RaftViolation& rv = *checker_.violation();
+  if (property != "raft_safety") return std::nullopt;
+  for (const Cluster& c : clusters_) {
+    if (!c.checker.violation()) continue;
+    const RaftViolation& rv = *c.checker.violation();
     Violation v;
     v.time = rv.time_ns;
     v.trace_position = rv.event_seq;
     v.property = rv.property;
     std::string nodes;
     for (core::NodeId n : rv.nodes) nodes += (nodes.empty() ? "" : ", ") + sim_->node_name(n);
-    v.description = rv.property + ": " + rv.description + " (nodes " + nodes + ", term " + std::to_string(rv.term) +
-                    ", index " + std::to_string(rv.index) + ")";
+    v.description = (c.name.empty() ? "" : c.name + ": ") + rv.property + ": " + rv.description + " (nodes " + nodes +
+                    ", term " + std::to_string(rv.term) + ", index " + std::to_string(rv.index) + ")";
     return v;
   }
   return std::nullopt;
 }
 
-json RaftLayer::metrics() const {
+json RaftLayer::cluster_metrics(const Cluster& c) const {
   json ivs = json::array();
   std::vector<int64_t> downtimes;
-  for (const LeaderlessInterval& iv : intervals_) {
+  for (const LeaderlessInterval& iv : c.intervals) {
     json j = {{"start_ns", iv.start_ns},
               {"cause", iv.cause},
               {"old_term", iv.old_term},
@@ -473,7 +553,7 @@ json RaftLayer::metrics() const {
     ivs.push_back(j);
   }
   json servers = json::array();
-  for (core::NodeId id : servers_) {
+  for (core::NodeId id : c.servers) {
     json s = {{"name", sim_->node_name(id)}, {"up", nodes_[id] != nullptr}};
     if (const core::raft::Node* n = nodes_[id]) {
       s["role"] = core::raft::role_name(n->role());
@@ -486,8 +566,19 @@ json RaftLayer::metrics() const {
   }
   return {{"leaderless_intervals", ivs},
           {"downtime", quantiles_ns(downtimes)},
-          {"checker", checker_.summary()},
+          {"checker", c.checker.summary()},
           {"servers", servers}};
+}
+
+json RaftLayer::metrics() const {
+  // The first cluster at the top; with several datacenters, each by name too.
+  json m = cluster_metrics(clusters_.front());
+  if (clusters_.size() > 1) {
+    json dcs = json::object();
+    for (const Cluster& c : clusters_) dcs[c.name] = cluster_metrics(c);
+    m["datacenters"] = dcs;
+  }
+  return m;
 }
 
 void RaftLayer::print_metrics(const json& m, std::ostream& out) const {

@@ -47,6 +47,11 @@ struct LeaderlessInterval {
   core::Duration downtime_ns() const { return end_ns < 0 ? -1 : end_ns - start_ns; }
 };
 
+// The Raft layer tracks one cluster per group of servers that share a Raft
+// configuration: all servers in the raft stack, each datacenter's servers
+// in the consul stack. Leadership, leaderless intervals and the safety
+// checker are per cluster; the leader selectors and the Raft actions act on
+// the first cluster (the first datacenter).
 class RaftLayer final : public Layer, public KvTarget {
  public:
   explicit RaftLayer(const RaftSettings& settings) : settings_(settings) {}
@@ -69,38 +74,66 @@ class RaftLayer final : public Layer, public KvTarget {
   void print_metrics(const nlohmann::json& metrics, std::ostream& out) const override;
 
   // KvTarget
-  const std::vector<core::NodeId>& kv_servers() const override { return servers_; }
+  const std::vector<core::NodeId>& kv_servers() const override { return clusters_.front().servers; }
   bool kv_running(core::NodeId server) const override;
   core::NodeId kv_leader_hint(core::NodeId server) const override;
   uint64_t kv_new_request() override { return next_request_++; }
   bool kv_submit(core::NodeId server, uint64_t request, const KvOp& op) override;
   void kv_attach(KvWorkload* workload) override { kv_ = workload; }
 
-  const RaftChecker& checker() const { return checker_; }
-  const std::vector<LeaderlessInterval>& intervals() const { return intervals_; }
+  // Wiring by a layer that makes nodes holding Raft (the consul layer):
+  // Raft runs on `port`; `cluster_of` gives each host's cluster (UINT32_MAX:
+  // no Raft), `names` each cluster's name. The nodes' Raft client requests
+  // and completions are theirs: this layer never drains them.
+  void set_external(core::Port port, std::vector<uint32_t> cluster_of, const std::vector<std::string>& names);
+  // A host's Raft node, made by that layer (on every boot).
+  void adopt(core::NodeId id, core::raft::Node* node);
+  // A client write acknowledged at `index` in `cluster`, for applied_everywhere.
+  void note_acknowledged(uint32_t cluster, uint64_t index);
+
+  const RaftChecker& checker() const { return clusters_.front().checker; }
+  const std::vector<LeaderlessInterval>& intervals() const { return clusters_.front().intervals; }
   core::raft::Node* raft(core::NodeId id) const { return id < nodes_.size() ? nodes_[id] : nullptr; }
 
  private:
-  core::NodeId running_leader() const;
+  struct Cluster {
+    std::string name;
+    std::vector<core::NodeId> servers;
+    std::vector<core::NodeId> voters;  // the bootstrap configuration (raft stack)
+    RaftChecker checker;
+    std::vector<const core::raft::Node*> view;  // this cluster's nodes by host id, nullptr otherwise
+    uint64_t max_acked_index = 0;
+    // leadership tracking
+    core::NodeId current_leader = core::kNoNode;
+    uint64_t current_term = 0;
+    std::vector<LeaderlessInterval> intervals;
+    std::map<uint64_t, bool> election_terms;  // terms started (kRecordElection) -> someone won
+    uint64_t votes_at_open = 0, prevotes_at_open = 0;
+  };
+
+  core::NodeId running_leader(const Cluster& c) const;
   void drain(core::NodeId node);
   void world_changed(const char* cause);
   // The leader known to a majority of the latest configuration's voters (and in role leader), or kNoNode.
-  core::NodeId stable_leader() const;
+  core::NodeId stable_leader(const Cluster& c) const;
   // True when `leader` is crashed, paused, or cannot exchange messages with a
   // quorum of its latest configuration's voters (live, reachable both ways).
   bool cut_off(core::NodeId leader) const;
+  void update_leadership(Cluster& c, const char* cause);
   void update_leadership(const char* cause);
-  bool interval_open() const;
-  void open_interval(const char* cause);
+  static bool interval_open(const Cluster& c);
+  void open_interval(Cluster& c, const char* cause);
   uint64_t sent_of_type(uint16_t type) const;
+  bool holds_in(const Cluster& c, const Expectation& e, std::string& detail) const;
+  nlohmann::json cluster_metrics(const Cluster& c) const;
 
   RaftSettings settings_;
   Simulation* sim_ = nullptr;
   std::vector<core::raft::Node*> nodes_;  // nullptr while crashed / for non-servers
-  std::vector<const core::raft::Node*> view_;
-  std::vector<core::NodeId> servers_;
-  std::vector<core::NodeId> voters_;  // the bootstrap configuration
-  RaftChecker checker_;
+  std::vector<Cluster> clusters_;
+  std::vector<uint32_t> cluster_of_;  // per host; UINT32_MAX: no Raft
+  core::Port port_ = core::Port::kHost;
+  bool external_ = false;
   KvWorkload* kv_ = nullptr;
   struct KvRequest {
     KvOp::Kind kind;
@@ -108,14 +141,6 @@ class RaftLayer final : public Layer, public KvTarget {
   };
   std::map<uint64_t, KvRequest> kv_requests_;  // accepted KV requests not yet completed, by request id
   uint64_t next_request_ = 1;
-  uint64_t max_acked_index_ = 0;
-
-  // leadership tracking
-  core::NodeId current_leader_ = core::kNoNode;
-  uint64_t current_term_ = 0;
-  std::vector<LeaderlessInterval> intervals_;
-  std::map<uint64_t, bool> election_terms_;  // terms started (kRecordElection) -> someone won
-  uint64_t votes_at_open_ = 0, prevotes_at_open_ = 0;
 };
 
 }  // namespace sim

@@ -140,8 +140,8 @@ void SerfLayer::connect(Layer& other) {
   if (!ml) return;
   memberlist_ = ml;
   ml->set_lookup([this](core::NodeId id) -> const core::memberlist::Memberlist* {
-    core::serf::GossipNode* g = gossip(id);
-    return g ? &g->serf().memberlist() : nullptr;
+    core::serf::Serf* s = serf_of(id);
+    return s ? &s->memberlist() : nullptr;
   });
   ml->set_initial_members(*initial_);
 }
@@ -189,8 +189,8 @@ void SerfLayer::sample_coordinates() {
     const auto i = static_cast<core::NodeId>((k * stride) % n_);
     const auto j = static_cast<core::NodeId>((k * stride + 1 + k % (n_ - 1)) % n_);
     if (i == j || !running_member(i) || !running_member(j)) continue;
-    const core::coordinate::Client* ci = gossip(i)->serf().coordinate_client();
-    const core::coordinate::Client* cj = gossip(j)->serf().coordinate_client();
+    const core::coordinate::Client* ci = serf_of(i)->coordinate_client();
+    const core::coordinate::Client* cj = serf_of(j)->coordinate_client();
     if (!ci || !cj) continue;
     const double there = net.mean_latency_ns(i, j), back = net.mean_latency_ns(j, i);
     if (there < 0 || back < 0) continue;
@@ -206,9 +206,17 @@ void SerfLayer::sample_coordinates() {
   coordinate_samples_.push_back({sim_->now(), pairs, sum_abs / pairs, max_abs, sum_rel / pairs});
 }
 
-core::serf::GossipNode* SerfLayer::gossip(core::NodeId id) const {
+core::serf::Serf* SerfLayer::serf_of(core::NodeId id) const {
   if (id >= n_ || !sim_->is_up(id)) return nullptr;
-  return dynamic_cast<core::serf::GossipNode*>(sim_->node(id));
+  if (lookup_) return lookup_(id);
+  auto* g = dynamic_cast<core::serf::GossipNode*>(sim_->node(id));
+  return g ? &g->serf() : nullptr;
+}
+
+void SerfLayer::note_join(core::Time now, core::NodeId v) {
+  member_[v] = 1;
+  left_[v] = 0;
+  if (memberlist_) memberlist_->member_back(now, v);
 }
 
 bool SerfLayer::running_member(core::NodeId v) const {
@@ -230,6 +238,7 @@ void SerfLayer::on_lifecycle(core::Time /*now*/, core::NodeId node, Lifecycle wh
 
 void SerfLayer::on_record(core::Time now, core::NodeId v, const core::Record& r) {
   namespace sf = core::serf;
+  if (r.port == core::Port::kSerfWan) return;  // a server's WAN pool: not this layer's
   if (r.kind == sf::kRecordUserEventSent) {
     uint32_t needed = 0;
     for (core::NodeId m = 0; m < n_; ++m)
@@ -241,13 +250,16 @@ void SerfLayer::on_record(core::Time now, core::NodeId v, const core::Record& r)
   } else if (r.kind == sf::kRecordLeaveDone) {
     if (r.a == sf::kLeaveDone) ++leaves_done_;
     else ++leaves_timed_out_;
-    // The agent leaves, then shuts down (`consul leave`).
+    // The agent leaves, then shuts down (`consul leave`); an agent of
+    // another node-making layer shuts itself down.
     member_[v] = 0;
     left_[v] = 1;
     if (memberlist_) memberlist_->member_left(now, v);
-    sim_->schedule(now, [this, v] {
-      if (core::serf::GossipNode* g = gossip(v)) g->serf().shutdown(sim_->env(v, core::serf::GossipNode::kPort));
-    });
+    if (!lookup_) {
+      sim_->schedule(now, [this, v] {
+        if (core::serf::Serf* s = serf_of(v)) s->shutdown(sim_->env(v, core::serf::GossipNode::kPort));
+      });
+    }
   } else if (r.kind == sf::kRecordJoinDone) {
     ++joins_done_;
   }
@@ -270,18 +282,18 @@ std::string SerfLayer::action(const std::string& name, const std::vector<core::N
         say("no running member to force " + sim_->node_name(v) + " out");
         continue;
       }
-      const std::string err = gossip(by)->serf().force_leave(sim_->env(by, core::serf::GossipNode::kPort), v);
+      const std::string err = serf_of(by)->force_leave(sim_->env(by, core::serf::GossipNode::kPort), v);
       if (err.empty()) forced_[v] = 1;
       say(err.empty() ? sim_->node_name(by) + " forces " + sim_->node_name(v) + " to leave" : sim_->node_name(by) + ": " + err);
       continue;
     }
-    core::serf::GossipNode* g = gossip(v);
-    if (!g || sim_->is_paused(v)) {
+    core::serf::Serf* sp = serf_of(v);
+    if (!sp || sim_->is_paused(v)) {
       say(sim_->node_name(v) + " is not running");
       continue;
     }
     core::Env& env = sim_->env(v, core::serf::GossipNode::kPort);
-    core::serf::Serf& serf = g->serf();
+    core::serf::Serf& serf = *sp;
     std::string err;
     if (name == "join") {
       std::vector<core::NodeId> peers;
@@ -336,11 +348,11 @@ bool SerfLayer::holds(const Expectation& e, std::string& detail) {
   if (e.property != "serf_converged") return false;
   for (core::NodeId v = 0; v < n_; ++v) {
     if (!running_member(v)) continue;
-    core::serf::GossipNode* g = gossip(v);
-    if (!g) continue;
+    const core::serf::Serf* sv = serf_of(v);
+    if (!sv) continue;
     for (core::NodeId j = 0; j < n_; ++j) {
       if (j == v) continue;
-      const MemberStatus s = g->serf().status(j);
+      const MemberStatus s = sv->status(j);
       bool ok;
       const char* truth;
       if (left_[j] || forced_[j] || !member_[j]) {
@@ -385,9 +397,9 @@ json SerfLayer::metrics() const {
   }
   core::serf::Serf::Stats sum;
   for (core::NodeId v = 0; v < n_; ++v) {
-    core::serf::GossipNode* g = gossip(v);
-    if (!g) continue;
-    const auto& s = g->serf().stats();
+    const core::serf::Serf* sv = serf_of(v);
+    if (!sv) continue;
+    const auto& s = sv->stats();
     sum.user_events_duplicate += s.user_events_duplicate;
     sum.user_events_too_old += s.user_events_too_old;
     sum.reconnect_attempts += s.reconnect_attempts;

@@ -13,6 +13,7 @@
 // disable_coordinates, tags_bytes and event_payload_bytes (docs/gossip.md).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -38,6 +39,10 @@ struct SerfSettings final : Settings {
 
 const LayerDef& serf_layer_def();
 
+// Finds the LAN Serf of a running host (nullptr when down); the stack's
+// node-making layer knows how its nodes hold it.
+using SerfOf = std::function<core::serf::Serf*(core::NodeId)>;
+
 class SerfLayer final : public Layer {
  public:
   SerfLayer(const SerfSettings& settings, const core::memberlist::Config& memberlist)
@@ -58,7 +63,19 @@ class SerfLayer final : public Layer {
   nlohmann::json metrics() const override;
   void print_metrics(const nlohmann::json& metrics, std::ostream& out) const override;
 
-  core::serf::GossipNode* gossip(core::NodeId id) const;
+  // The LAN Serf of a running host: through the lookup a node-making layer
+  // set (a Consul agent's), else the host's own GossipNode.
+  core::serf::Serf* serf_of(core::NodeId id) const;
+
+  // Wiring by another node-making layer (the consul layer): where each
+  // host's LAN serf is. Its nodes then run membership actions themselves and
+  // shut down on their own after a leave; they report joins and
+  // force-leaves here.
+  void set_lookup(SerfOf lookup) { lookup_ = std::move(lookup); }
+  void note_join(core::Time now, core::NodeId v);
+  void note_forced(core::NodeId v) { forced_[v] = 1; }
+  // True once `v` left gracefully (its leave finished) and has not come back.
+  bool has_left(core::NodeId v) const { return left_[v] != 0; }
 
   static constexpr core::Duration kCoordinateSampleEvery = 10 * core::kSecond;
   static constexpr uint32_t kCoordinatePairs = 200;
@@ -85,6 +102,7 @@ class SerfLayer final : public Layer {
 
   SerfSettings settings_;
   core::memberlist::Config memberlist_config_;
+  SerfOf lookup_;
   Simulation* sim_ = nullptr;
   MemberlistLayer* memberlist_ = nullptr;
   uint32_t n_ = 0;

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "sim/layers/consul.hpp"
 #include "sim/layers/heartbeat.hpp"
 #include "sim/layers/memberlist.hpp"
 #include "sim/layers/raft.hpp"
@@ -21,6 +22,10 @@ class Registry final : public StackRegistry {
         {"raft", "Raft servers (hashicorp/raft) with a KV state machine", {&raft_layer_def()}, {&kv_workload_def()}},
         {"gossip", "a LAN gossip pool: serf over memberlist (SWIM + Lifeguard) on every agent",
          {&serf_layer_def(), &memberlist_layer_def()}, {}},
+        {"consul",
+         "Consul agents: servers (Raft with the catalog and KV store, RPC, the leader's reconcile) and clients, "
+         "LAN and WAN gossip, anti-entropy, user events, health checks",
+         {&consul_layer_def(), &raft_layer_def(), &serf_layer_def(), &memberlist_layer_def()}, {&kv_workload_def()}},
     };
   }
   const StackDef* find(const std::string& name) const override {

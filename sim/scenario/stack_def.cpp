@@ -1,5 +1,7 @@
 #include "sim/scenario/stack_def.hpp"
 
+#include <algorithm>
+
 namespace sim {
 
 bool read_true_argument(const Reader& r, std::string& argument) {
@@ -35,9 +37,13 @@ const WorkloadDef* StackDef::workload(const std::string& n) const {
 }
 
 std::vector<std::string> StackDef::actions() const {
+  // A layer may run an action of a layer below it its own way (a Consul
+  // agent's leave is serf's leave and more): the first layer that declares
+  // it owns it, and it is listed once.
   std::vector<std::string> out;
   for (const LayerDef* l : layers)
-    for (const std::string& a : l->actions()) out.push_back(a);
+    for (const std::string& a : l->actions())
+      if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
   return out;
 }
 
