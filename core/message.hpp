@@ -47,4 +47,24 @@ struct Message {
 // "hb.beat", "raft.append_entries", ...; "unknown" for an unknown code.
 const char* message_type_name(uint16_t type);
 
+// The transport's own messages (family 0). Some families' stream messages
+// model TCP connections whose far end is a process (resets_connections()):
+// when one reaches a host whose process is down, the host's kernel answers
+// with a reset that travels back to the sender, carrying the lost message's
+// body so that the sender can tell which request failed:
+//   kStreamRefused  the message arrived while the process was down
+//                   (connect: connection refused; it was never handled)
+//   kStreamReset    the message had arrived and was waiting (the process was
+//                   paused or behind) when the process crashed (connection
+//                   reset by peer; it was never handled either, but the
+//                   sender cannot know)
+// A message already handled when its receiver crashed gets no answer: its
+// sender waits for its own deadline, as it would for a machine that vanished.
+inline constexpr uint16_t kStreamRefused = 0x0001;
+inline constexpr uint16_t kStreamReset = 0x0002;
+// True for the families whose streams are connections: Consul's RPC and the
+// agent's probes. memberlist's streams are not (its TCP dials to a dead
+// member time out in the model, as they always did).
+bool resets_connections(uint8_t family);
+
 }  // namespace core

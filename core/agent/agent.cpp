@@ -126,8 +126,23 @@ void Agent::on_message(Env& env, const Message& msg) {
   if (env.port() == Port::kHost) {
     const AgentMsg* m = agent_body(msg);
     if (!m) return;
-    if (const auto* p = std::get_if<Probe>(&m->body)) {
-      handle_probe(env, msg.from, *p);
+    const bool bounced = msg.type == kStreamRefused || msg.type == kStreamReset;
+    if (const auto* p = std::get_if<Probe>(&m->body); p && bounced) {
+      // The probed node's process is down: the connect is refused at once.
+      auto it = probes_.find(p->id);
+      if (it != probes_.end()) {
+        const std::string check = it->second;
+        probes_.erase(it);
+        auto run = runners_.find(check);
+        if (run != runners_.end() && run->second.probe == p->id) {
+          deferred_.cancel(env, run->second.timer);
+          probe_done(env, check, run->second.serial, false, "dial tcp: connect: connection refused");
+        }
+      }
+    } else if (bounced) {
+      // An answer of ours to a prober that went away.
+    } else if (const auto* probe = std::get_if<Probe>(&m->body)) {
+      handle_probe(env, msg.from, *probe);
     } else if (const auto* r = std::get_if<ProbeReply>(&m->body)) {
       auto it = probes_.find(r->id);
       if (it != probes_.end()) {

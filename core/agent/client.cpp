@@ -43,9 +43,12 @@ void Client::on_message(Env& env, const Message& msg) {
       after_serf(env);
       return;
     case Port::kRpc:
-      // A client serves no RPC; it only hears answers.
-      if (const AgentMsg* m = agent_body(msg))
+      // A client serves no RPC; it only hears answers (and refusals).
+      if (msg.type == kStreamRefused || msg.type == kStreamReset) {
+        caller_.on_bounce(env, msg);
+      } else if (const AgentMsg* m = agent_body(msg)) {
         if (const auto* resp = std::get_if<RpcResponse>(&m->body)) caller_.on_response(env, *resp);
+      }
       return;
     default: return;
   }

@@ -30,6 +30,21 @@ bool RpcCaller::on_response(Env& env, const RpcResponse& resp) {
   return true;
 }
 
+bool RpcCaller::on_bounce(Env& env, const Message& msg) {
+  const AgentMsg* m = agent_body(msg);
+  const auto* req = m ? std::get_if<RpcRequest>(&m->body) : nullptr;
+  if (req == nullptr) return false;  // an answer of ours that found its caller gone
+  auto it = pending_.find(req->id);
+  if (it == pending_.end()) return false;
+  env.cancel_timer(it->second.timer);
+  Done done = std::move(it->second.done);
+  const uint64_t id = it->first;
+  pending_.erase(it);
+  if (msg.type == kStreamRefused) done(env, rpc_error(id, RpcError::kOther, kErrConnectionRefused));
+  else done(env, rpc_error(id, RpcError::kEof, kErrConnectionReset));
+  return true;
+}
+
 void RpcCaller::on_timer(Env& env, uint64_t what) {
   CORE_CHECK(owns_timer(what), "rpc: a timer of ours");
   auto it = pending_.find(what & kIdMask);

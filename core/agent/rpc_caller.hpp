@@ -3,13 +3,17 @@
 // the answer comes back on it. What retries, rotates servers or forwards is
 // the caller's (client.go RPC, rpc.go ForwardRPC).
 //
+// Failures: a request that reaches a host whose process is down comes back
+// refused (the engine's kStreamRefused), and one waiting there when the
+// process crashed comes back reset; both fail the call at once, as a dead
+// process's kernel answers.
 // Deviation: Consul's RPC has no deadline of its own; a server that vanished
 // or a partition is found by yamux's keepalive (every 30 s, a ping answered
-// within ConnectionWriteTimeout 10 s) and by the dial timeout (10 s); a
-// crashed process on a live machine answers a reset at once. Here a call
-// that got no answer within `timeout` (default 10 s) fails with yamux's
+// within ConnectionWriteTimeout 10 s) and by the dial timeout (10 s). Here a
+// call that got no answer within `timeout` (default 10 s) fails with yamux's
 // "session shutdown", an EOF-class error, as if the keepalive had found the
-// connection dead; a crash is a machine that vanished.
+// connection dead. This is also what a call already handled by a server
+// whose process then crashed gets (Consul's would see the reset at once).
 //
 // Timers carry kTimerTag; the owner routes them to on_timer(). Not thread-safe.
 #pragma once
@@ -35,6 +39,11 @@ class RpcCaller {
   void call(Env& env, NodeId server, RpcRequest req, Done done);
   // True if `resp` answered one of our calls (whose `done` then ran).
   bool on_response(Env& env, const RpcResponse& resp);
+  // A message of ours came back refused or reset (core::kStreamRefused /
+  // kStreamReset): the call fails at once, "connection refused" (never
+  // handled; not retryable) or "connection reset by peer" (EOF class).
+  // True if it was one of our pending calls.
+  bool on_bounce(Env& env, const Message& msg);
   static bool owns_timer(uint64_t what) { return (what >> 56) == kTimerTag; }
   void on_timer(Env& env, uint64_t what);
   // Fails every pending call with "session shutdown" (the agent shuts down).

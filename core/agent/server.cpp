@@ -85,6 +85,10 @@ void Server::on_message(Env& env, const Message& msg) {
       after_raft(env);
       return;
     case Port::kRpc: {
+      if (msg.type == kStreamRefused || msg.type == kStreamReset) {
+        caller_.on_bounce(env, msg);
+        return;
+      }
       const AgentMsg* m = agent_body(msg);
       if (!m) return;
       if (const auto* resp = std::get_if<RpcResponse>(&m->body)) {
@@ -405,7 +409,7 @@ void Server::serve(Env& env, const RpcRequest& req, Sink sink) {
       // server.go UserEvent: serf LAN, "consul:event:<name>", coalesce false.
       const uint32_t payload = static_cast<uint32_t>(args.event->payload_size) + 80;  // the encoded UserEvent
       const std::string err = lan_.user_event(env.on_port(Port::kSerfLan),
-                                              make_serf_event(user_event_name(args.event->name), args.event, payload), false);
+                                              make_serf_event(user_event_name(args.event->name), args.event, {}, payload), false);
       after_serf(env);
       if (!err.empty()) {
         sink(env, rpc_error(req.id, RpcError::kOther, err));

@@ -132,6 +132,7 @@ void Simulation::crash(core::NodeId id) {
   if (!h.up) return;
   for (const Event& e : h.held) {
     if (e.kind() == EventKind::kDeliver) {
+      reset_stream(e.a, true);
       drop(e.a, DropReason::kNodeDown);
     } else if (e.kind() == EventKind::kDepart) {
       drop(e.a, DropReason::kSenderDown);
@@ -229,6 +230,25 @@ void Simulation::drop(uint32_t slot, DropReason reason) {
                    .done());
   }
   pool_.free(slot);
+}
+
+void Simulation::reset_stream(uint32_t slot, bool accepted) {
+  const core::Message& m = pool_[slot].msg;
+  if (!m.stream || !core::resets_connections(core::family_of(m.type))) return;
+  core::Message r;
+  r.from = m.to;  // the receiver's kernel answers
+  r.to = m.from;
+  r.port = m.port;
+  r.stream = true;
+  r.type = accepted ? core::kStreamReset : core::kStreamRefused;
+  r.size_bytes = 40;  // a TCP segment with RST
+  r.body = m.body;
+  ++stats_.sent;
+  TypeStats& ts = type_stats(r.type);
+  ts.type = r.type;
+  ++ts.sent;
+  ts.bytes += r.size_bytes;
+  transmit(pool_.alloc(std::move(r)));
 }
 
 TypeStats& Simulation::new_family(uint16_t type) {
@@ -359,6 +379,7 @@ void Simulation::enqueue_backlog(Host& h, const Event& e) {
 
 bool Simulation::leave_backlog(Host& h, const Event& e) {
   if (!h.up || (e.b >> kIncarnationShift) != (incarnation_bits(h.incarnation) >> kIncarnationShift)) {
+    reset_stream(e.a, true);
     drop(e.a, DropReason::kNodeDown);  // the process it arrived at crashed
     return false;
   }
@@ -383,6 +404,7 @@ void Simulation::deliver(const Event& e) {
       return;
     }
     if (!h.up) {
+      reset_stream(e.a, false);
       drop(e.a, DropReason::kNodeDown);
       return;
     }

@@ -316,6 +316,9 @@ class Simulation {
   void boot(core::NodeId id);
   void reschedule_timers(core::NodeId id);
   void drop(uint32_t slot, DropReason reason);
+  // A stream message of a connection family lost with its receiver's
+  // process: its sender gets a refusal or a reset (core/message.hpp).
+  void reset_stream(uint32_t slot, bool accepted);
   void write_line(const std::string& s);
   // A trace line for an event of message m: its time, ev, from, to, type, port.
   TraceLine message_line(std::string_view ev, const core::Message& m) const;
