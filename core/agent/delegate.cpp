@@ -19,18 +19,19 @@ std::string Directory::node_id(NodeId n) const {
   return buf;
 }
 
-serf::UserEvent make_serf_event(std::string name, std::shared_ptr<const UserEvent> event, uint32_t payload_bytes) {
-  auto payload = std::make_shared<ConsulEventPayload>();
+serf::UserEvent make_serf_event(std::string name, std::shared_ptr<const UserEvent> event, const std::string& payload,
+                                uint32_t payload_bytes) {
+  auto content = std::make_shared<ConsulEventPayload>();
   serf::UserEvent e;
   e.name_id = event ? kUserEventId : kNewLeaderEventId;
   e.name_bytes = static_cast<uint32_t>(name.size());
   e.payload_bytes = payload_bytes;
   // serf tells events apart by name and payload; Consul's payloads differ by
   // the event's UUID (or, for consul:new-leader, the leader's name).
-  e.payload_hash = id_hash(event ? event->id : name);
-  payload->name = std::move(name);
-  payload->event = std::move(event);
-  e.payload = std::move(payload);
+  e.payload_hash = id_hash(event ? event->id : name + "/" + payload);
+  content->name = std::move(name);
+  content->event = std::move(event);
+  e.payload = std::move(content);
   return e;
 }
 

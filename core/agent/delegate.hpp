@@ -168,7 +168,9 @@ struct ConsulEventPayload final : serf::EventPayload {
   std::string name;                        // the serf event name
   std::shared_ptr<const UserEvent> event;  // consul:event:*; null for consul:new-leader
 };
-// A serf user event for `name` (the serf name) carrying `event`.
-serf::UserEvent make_serf_event(std::string name, std::shared_ptr<const UserEvent> event, uint32_t payload_bytes);
+// A serf user event for `name` (the serf name) carrying `event`, or for
+// consul:new-leader `payload` (the leader's name), with its encoded size.
+serf::UserEvent make_serf_event(std::string name, std::shared_ptr<const UserEvent> event, const std::string& payload,
+                                uint32_t payload_bytes);
 
 }  // namespace core::agent

@@ -42,7 +42,7 @@ void Server::leadership_changed(Env& env) {
   const std::string& name = directory_->at(self_).name;
   const std::string err = lan_.user_event(
       env.on_port(Port::kSerfLan),
-      make_serf_event(std::string(kNewLeaderEvent), nullptr, static_cast<uint32_t>(name.size())), false);
+      make_serf_event(std::string(kNewLeaderEvent), nullptr, name, static_cast<uint32_t>(name.size())), false);
   host.record(Record(kRecordLeader, kLeaderGained, leader_->term, err.empty() ? 1 : 0));
   leader_reconcile(env);
   after_serf(env);
@@ -229,7 +229,7 @@ void Server::handle_alive_member(Env& env, NodeId m, std::function<void(Env&)> n
     chk.output = catalog::kSerfCheckAliveOutput;
     req.checks.push_back(std::move(chk));
     auto fn = std::make_shared<std::function<void(Env&)>>(std::move(next));
-    const bool started = raft_apply(e, req, [this, m, fn](Env& e2, const raft::Completion& c) {
+    const bool started = raft_apply(e, req, [m, fn](Env& e2, const raft::Completion& c) {
       e2.on_port(Port::kHost).record(
           Record(kRecordReconcile, m, kMemberAlive, c.error == raft::kOk ? kReconcileRegistered : kReconcileFailed));
       (*fn)(e2);

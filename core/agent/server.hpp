@@ -148,6 +148,7 @@ class Server final : public Delegate {
 
   // --- the leader loop (leader.cpp) ---
   struct LeaderState {
+    LeaderState() {}  // user-provided: clang cannot default-construct a nested class with member initializers here
     uint64_t epoch = 0;
     uint64_t term = 0;
     bool established = false;

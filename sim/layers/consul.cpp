@@ -54,7 +54,8 @@ bool ConsulSettings::equals(const Settings& other) const {
 }
 
 json ServiceArgs::to_json() const {
-  json j = {{"name", name}};
+  json j = json::object();
+  if (!name.empty()) j["name"] = name;
   if (!id.empty()) j["id"] = id;
   if (!tags.empty()) j["tags"] = tags;
   if (port != 0) j["port"] = port;
@@ -239,6 +240,11 @@ class ConsulDef final : public LayerDef {
              "every acknowledged KV write is applied by every running server, and the catalog's KV store reflects it "
              "or a later write (no acknowledged write lost)",
              &read_true_argument},
+            {"ae_full_sync_periods", false,
+             "every full-sync period the next-full-sync timer ended lies in [ae_interval, ae_interval x (1 + f)) "
+             "(ae.go's scale factor f of the LAN size), and their mean is within 10 % of ae_interval x (1 + f/2); "
+             "at least 20 periods measured",
+             &read_true_argument},
             {"catalog_stale_bounded", true,
              "the catalog never shows a service that its agent (running and in contact with the leader) no longer "
              "has for longer than the anti-entropy bound",
@@ -383,6 +389,13 @@ void ConsulLayer::attach(Simulation& sim, const Scenario& s) {
   }
   last_full_sync_.assign(n, -1);
   unsynced_since_.assign(n, -1);
+  max_acked_index_.assign(s.datacenters.size(), 0);
+}
+
+uint32_t ConsulLayer::kv_dc(core::NodeId via) const {
+  if (settings_.kv_datacenter.empty()) return dc_of(via);
+  const auto& dcs = directory_->datacenters;
+  return static_cast<uint32_t>(std::find(dcs.begin(), dcs.end(), settings_.kv_datacenter) - dcs.begin());
 }
 
 void ConsulLayer::connect(Layer& other) {
@@ -392,8 +405,15 @@ void ConsulLayer::connect(Layer& other) {
     for (core::NodeId v = 0; v < cluster.size(); ++v)
       if (directory_->at(v).server) cluster[v] = directory_->at(v).dc;
     r->set_external(core::Port::kRaft, std::move(cluster), directory_->datacenters);
+  } else if (auto* ml = dynamic_cast<MemberlistLayer*>(&other)) {
+    std::vector<uint32_t> pools(directory_->nodes.size());
+    for (core::NodeId v = 0; v < pools.size(); ++v) pools[v] = dc_of(v);
+    ml->set_pools(std::move(pools));
   } else if (auto* sl = dynamic_cast<SerfLayer*>(&other)) {
     serf_ = sl;
+    std::vector<uint32_t> pools(directory_->nodes.size());
+    for (core::NodeId v = 0; v < pools.size(); ++v) pools[v] = dc_of(v);
+    sl->set_pools(std::move(pools));
     sl->set_lookup([this](core::NodeId id) -> core::serf::Serf* {
       Agent* a = agent(id);
       return a ? &a->delegate().serf_lan() : nullptr;
@@ -487,6 +507,8 @@ void ConsulLayer::on_record(core::Time now, core::NodeId v, const core::Record& 
     if (r.a == ag::kReconcileDropped) ++reconcile_dropped_;
   } else if (r.kind == ag::kRecordAutopilot) {
     if (r.c == 1) ++autopilot_changes_;
+  } else if (r.kind == ag::kRecordLeave && r.a == ag::kLeaveShutdown) {
+    if (raft_ && directory_->at(v).server) raft_->retire(v);
   }
 }
 
@@ -523,7 +545,9 @@ bool ConsulLayer::kv_submit(core::NodeId via, uint64_t request, const KvOp& op) 
   core::Env& env = sim_->env(via);
   core::agent::RpcRequest req;
   req.datacenter = settings_.kv_datacenter;
-  const auto done = [this, request, op](core::Env&, const core::agent::RpcResponse& resp) { kv_answer(request, op, resp); };
+  const auto done = [this, via, request, op](core::Env&, const core::agent::RpcResponse& resp) {
+    kv_answer(via, request, op, resp);
+  };
   switch (op.kind) {
     case KvOp::Kind::kGet:
       req.method = core::agent::Method::kKvsGet;
@@ -548,7 +572,7 @@ bool ConsulLayer::kv_submit(core::NodeId via, uint64_t request, const KvOp& op) 
       req.args = core::agent::KeyQuery{op.key};
       a->rpc(env, std::move(req), [this, via, request, op](core::Env& e, const core::agent::RpcResponse& got) {
         if (!got.ok) {
-          kv_answer(request, op, got);
+          kv_answer(via, request, op, got);
           return;
         }
         const auto& entry = std::get<std::optional<core::catalog::KvEntry>>(got.reply);
@@ -572,8 +596,8 @@ bool ConsulLayer::kv_submit(core::NodeId via, uint64_t request, const KvOp& op) 
         k.entry.value = op.value;
         k.entry.modify_index = entry->modify_index;
         cas.args = std::move(k);
-        again->rpc(e, std::move(cas), [this, request, op](core::Env&, const core::agent::RpcResponse& resp) {
-          kv_answer(request, op, resp);
+        again->rpc(e, std::move(cas), [this, via, request, op](core::Env&, const core::agent::RpcResponse& resp) {
+          kv_answer(via, request, op, resp);
         });
       });
       return true;
@@ -583,7 +607,7 @@ bool ConsulLayer::kv_submit(core::NodeId via, uint64_t request, const KvOp& op) 
   return true;
 }
 
-void ConsulLayer::kv_answer(uint64_t request, const KvOp& op, const core::agent::RpcResponse& resp) {
+void ConsulLayer::kv_answer(core::NodeId via, uint64_t request, const KvOp& op, const core::agent::RpcResponse& resp) {
   KvResult res;
   if (!resp.ok) {
     res.error = resp.error_text;
@@ -607,10 +631,11 @@ void ConsulLayer::kv_answer(uint64_t request, const KvOp& op, const core::agent:
     }
   }
   if (res.outcome == KvResult::Outcome::kOk && op.kind != KvOp::Kind::kGet && res.index > 0) {
-    max_acked_index_ = std::max(max_acked_index_, res.index);
-    auto& last = last_acked_[op.key];
+    const uint32_t dc = kv_dc(via);
+    max_acked_index_[dc] = std::max(max_acked_index_[dc], res.index);
+    auto& last = last_acked_[{dc, op.key}];
     if (res.index > last.first) last = {res.index, op.kind == KvOp::Kind::kDelete};
-    if (raft_) raft_->note_acknowledged(dc_of(kv_through_.empty() ? 0 : kv_through_.front()), res.index);
+    if (raft_) raft_->note_acknowledged(dc, res.index);
   }
   if (kv_) kv_->done(request, res);
 }
@@ -833,6 +858,7 @@ bool ConsulLayer::holds(const Expectation& e, std::string& detail) {
         const core::catalog::Node* cn = st.node(node);
         const core::catalog::Check* sh = st.check(node, core::catalog::kSerfCheckId);
         const bool left = serf_ && serf_->has_left(v);
+        if (serf_ && !left && !serf_->is_member(v)) continue;  // never joined: nothing to reconcile
         if (left) {
           if (cn) {
             detail = node + " left but is still in the catalog";
@@ -873,31 +899,65 @@ bool ConsulLayer::holds(const Expectation& e, std::string& detail) {
     detail = std::to_string(fired_.size()) + " user events checked";
     return true;
   }
+  if (e.property == "ae_full_sync_periods") {
+    // A period runs from one full sync's end to the next's; each sync takes
+    // a few RPCs, so a period may exceed the timer's range by that much.
+    const core::Duration slack = 2 * settings_.rpc_timeout;
+    std::map<uint64_t, std::pair<double, uint64_t>> by_f;  // f -> (sum, count)
+    for (const auto& [f, p] : full_sync_periods_) {
+      const core::Duration lo = settings_.ae_interval, hi = settings_.ae_interval * static_cast<core::Duration>(1 + f);
+      if (p < lo - slack || p >= hi + slack) {
+        detail = "a full-sync period of " + format_duration(p) + " at scale factor " + std::to_string(f) +
+                 " is outside [" + format_duration(lo) + ", " + format_duration(hi) + ")";
+        return false;
+      }
+      by_f[f].first += static_cast<double>(p);
+      ++by_f[f].second;
+    }
+    if (full_sync_periods_.size() < 20) {
+      detail = "only " + std::to_string(full_sync_periods_.size()) + " full-sync periods measured";
+      return false;
+    }
+    std::string all;
+    for (const auto& [f, sc] : by_f) {
+      if (sc.second < 20) continue;
+      const double mean = sc.first / static_cast<double>(sc.second);
+      const double want = static_cast<double>(settings_.ae_interval) * (1.0 + static_cast<double>(f) / 2.0);
+      all += (all.empty() ? "" : "; ") + std::string("f=") + std::to_string(f) + ": mean " +
+             format_duration(static_cast<core::Duration>(mean)) + " of " + std::to_string(sc.second) + " (expected " +
+             format_duration(static_cast<core::Duration>(want)) + ")";
+      if (mean < 0.9 * want || mean > 1.1 * want) {
+        detail = all;
+        return false;
+      }
+    }
+    detail = all;
+    return true;
+  }
   if (e.property == "kv_acknowledged_applied") {
+    uint64_t keys = 0;
     for (uint32_t dc = 0; dc < dcs; ++dc) {
+      if (max_acked_index_[dc] == 0) continue;
       Agent* l = leader_agent(dc);
       if (!l) {
         detail = "datacenter " + directory_->datacenters[dc] + " has no leader";
         return false;
       }
-      if (dc != (settings_.kv_datacenter.empty() ? (kv_through_.empty() ? 0 : dc_of(kv_through_.front()))
-                                                 : static_cast<uint32_t>(std::find(directory_->datacenters.begin(),
-                                                                                   directory_->datacenters.end(),
-                                                                                   settings_.kv_datacenter) -
-                                                                         directory_->datacenters.begin())))
-        continue;
       const core::raft::Configuration& conf = l->server()->raft().latest_configuration();
       for (const core::raft::Server& s : conf.servers) {
         if (!running(s.id)) continue;
         const uint64_t applied = agent(s.id)->server()->raft().last_applied();
-        if (applied < max_acked_index_) {
+        if (applied < max_acked_index_[dc]) {
           detail = directory_->at(s.id).name + " applied up to " + std::to_string(applied) + " but writes up to " +
-                   std::to_string(max_acked_index_) + " were acknowledged";
+                   std::to_string(max_acked_index_[dc]) + " were acknowledged";
           return false;
         }
       }
       const core::catalog::Store& st = l->server()->store();
-      for (const auto& [key, w] : last_acked_) {
+      for (const auto& [dk, w] : last_acked_) {
+        if (dk.first != dc) continue;
+        ++keys;
+        const std::string& key = dk.second;
         const auto got = st.kv_get(key).value;
         const auto tomb = st.tombstones().find(key);
         const uint64_t present = got ? got->modify_index : 0;
@@ -913,8 +973,7 @@ bool ConsulLayer::holds(const Expectation& e, std::string& detail) {
         }
       }
     }
-    detail = std::to_string(last_acked_.size()) + " keys with acknowledged writes, up to index " +
-             std::to_string(max_acked_index_);
+    detail = std::to_string(keys) + " keys with acknowledged writes checked";
     return true;
   }
   detail = "unknown property";

@@ -147,7 +147,9 @@ class ConsulLayer final : public Layer, public KvTarget {
   void sample_stale();
   core::Duration stale_bound(core::NodeId id) const;
   bool connected(core::NodeId id) const;
-  void kv_answer(uint64_t request, const KvOp& op, const core::agent::RpcResponse& resp);
+  void kv_answer(core::NodeId via, uint64_t request, const KvOp& op, const core::agent::RpcResponse& resp);
+  // The datacenter whose KV store an operation through `via` reaches.
+  uint32_t kv_dc(core::NodeId via) const;
 
   ConsulSettings settings_;
   Simulation* sim_ = nullptr;
@@ -173,9 +175,9 @@ class ConsulLayer final : public Layer, public KvTarget {
   uint64_t reconcile_registered_ = 0, reconcile_critical_ = 0, reconcile_deregistered_ = 0, reconcile_skipped_ = 0,
            reconcile_failed_ = 0, reconcile_dropped_ = 0, autopilot_changes_ = 0, new_leaders_ = 0;
   uint64_t check_transitions_ = 0;
-  std::map<uint64_t, uint64_t> acked_writes_;  // not used by workload-less runs
-  uint64_t max_acked_index_ = 0;
-  std::map<std::string, std::pair<uint64_t, bool>> last_acked_;  // key -> (raft index, was a delete)
+  std::vector<uint64_t> max_acked_index_;  // per datacenter
+  // (datacenter, key) -> the last acknowledged write: (raft index, was a delete)
+  std::map<std::pair<uint32_t, std::string>, std::pair<uint64_t, bool>> last_acked_;
   // catalog_stale_bounded: (node, service id) -> since when the catalog
   // shows a service its connected agent does not have.
   std::map<std::pair<core::NodeId, std::string>, core::Time> stale_since_;

@@ -148,7 +148,7 @@ void MemberlistLayer::started() {
   for (core::NodeId j = 0; j < n_; ++j) {
     uint32_t d = 0;
     for (core::NodeId v = 0; v < n_; ++v)
-      if (v != j && active_[v] && !agrees(views_[size_t{v} * n_ + j], truth_[j])) ++d;
+      if (v != j && active_[v] && counted(v, j) && !agrees(views_[size_t{v} * n_ + j], truth_[j])) ++d;
     disagree_[j] = d;
   }
 }
@@ -176,6 +176,7 @@ void MemberlistLayer::on_record(core::Time now, core::NodeId v, const core::Reco
     if (j >= n_) return;
     const uint8_t next = r.kind == ml::kRecordReap ? kUnknown : static_cast<uint8_t>(r.b);
     uint8_t& cur = view(v, j);
+    if (!counted(v, j)) return;
     if (active_[v] && j != v) {
       const bool before = agrees(cur, truth_[j]), after = agrees(next, truth_[j]);
       if (before && !after) ++disagree_[j];
@@ -244,7 +245,7 @@ void MemberlistLayer::activate_viewer(core::NodeId v, bool active) {
   if ((active_[v] != 0) == active) return;
   active_[v] = active ? 1 : 0;
   for (core::NodeId j = 0; j < n_; ++j) {
-    if (j == v || agrees(view(v, j), truth_[j])) continue;
+    if (j == v || !counted(v, j) || agrees(view(v, j), truth_[j])) continue;
     if (active) ++disagree_[j];
     else --disagree_[j];
   }
@@ -260,7 +261,7 @@ void MemberlistLayer::set_truth(core::Time now, core::NodeId j, Truth t, Change 
   truth_[j] = t;
   uint32_t d = 0;
   for (core::NodeId v = 0; v < n_; ++v)
-    if (v != j && active_[v] && !agrees(view(v, j), t)) ++d;
+    if (v != j && active_[v] && counted(v, j) && !agrees(view(v, j), t)) ++d;
   disagree_[j] = d;
   // A change before the previous one converged replaces it (it never converged).
   open_[j] = Episode{j, kind, now, -1, -1};
@@ -291,7 +292,7 @@ bool MemberlistLayer::holds(const Expectation& e, std::string& detail) {
     const core::memberlist::Memberlist* ml = lookup_ ? lookup_(v) : nullptr;
     if (!ml || !ml->running()) continue;
     for (core::NodeId j = 0; j < n_; ++j) {
-      if (j == v) continue;
+      if (j == v || !counted(v, j)) continue;
       const bool up = truth_[j] == Truth::kUp && sim_->is_up(j) && !sim_->is_paused(j) && net.reachable(v, j) &&
                       net.reachable(j, v);
       const bool known = ml->knows(j);

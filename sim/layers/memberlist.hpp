@@ -68,6 +68,9 @@ class MemberlistLayer final : public Layer {
   void member_left(core::Time now, core::NodeId node);
   // A member rejoined after a leave or was (re)started fresh.
   void member_back(core::Time now, core::NodeId node);
+  // Separate pools (a Consul datacenter's LAN each): host -> pool. A member
+  // of another pool is neither viewed nor counted. Default: one pool.
+  void set_pools(std::vector<uint32_t> pool_of) { pool_ = std::move(pool_of); }
 
  private:
   enum class Truth : uint8_t { kUp = 0, kDown = 1, kLeft = 2 };
@@ -88,6 +91,8 @@ class MemberlistLayer final : public Layer {
   };
 
   bool agrees(uint8_t view, Truth t) const;
+  // Whether viewer v's view of member j counts (same pool).
+  bool counted(core::NodeId v, core::NodeId j) const { return pool_.empty() || pool_[v] == pool_[j]; }
   uint8_t& view(core::NodeId viewer, core::NodeId member) { return views_[size_t{viewer} * n_ + member]; }
   bool viewer_active(core::NodeId v) const;
   void set_truth(core::Time now, core::NodeId member, Truth t, Change kind);
@@ -98,6 +103,7 @@ class MemberlistLayer final : public Layer {
   MemberlistSettings settings_;
   Simulation* sim_ = nullptr;
   MemberlistOf lookup_;
+  std::vector<uint32_t> pool_;  // empty: one pool
   uint32_t n_ = 0;
   core::Time start_ = 0;
   std::vector<uint8_t> views_;       // [viewer * n + member]: State, or kUnknown

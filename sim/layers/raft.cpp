@@ -179,6 +179,15 @@ void RaftLayer::adopt(core::NodeId id, core::raft::Node* node) {
   if (cluster_of_[id] != UINT32_MAX) clusters_[cluster_of_[id]].view[id] = node;
 }
 
+void RaftLayer::retire(core::NodeId id) {
+  if (cluster_of_[id] == UINT32_MAX || !nodes_[id]) return;
+  Cluster& c = clusters_[cluster_of_[id]];
+  nodes_[id] = nullptr;
+  c.view[id] = nullptr;
+  c.checker.node_down(id);
+  update_leadership("step_down");
+}
+
 void RaftLayer::note_acknowledged(uint32_t cluster, uint64_t index) {
   if (cluster < clusters_.size()) clusters_[cluster].max_acked_index = std::max(clusters_[cluster].max_acked_index, index);
 }

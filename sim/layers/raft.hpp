@@ -88,6 +88,9 @@ class RaftLayer final : public Layer, public KvTarget {
   void set_external(core::Port port, std::vector<uint32_t> cluster_of, const std::vector<std::string>& names);
   // A host's Raft node, made by that layer (on every boot).
   void adopt(core::NodeId id, core::raft::Node* node);
+  // That layer's node stopped running Raft while its host stays up (a Consul
+  // server that left and shut down): from now on it counts as down.
+  void retire(core::NodeId id);
   // A client write acknowledged at `index` in `cluster`, for applied_everywhere.
   void note_acknowledged(uint32_t cluster, uint64_t index);
 

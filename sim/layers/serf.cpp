@@ -188,7 +188,7 @@ void SerfLayer::sample_coordinates() {
   for (uint64_t k = 0; k < kCoordinatePairs * 4 && pairs < kCoordinatePairs && n_ > 1; ++k) {
     const auto i = static_cast<core::NodeId>((k * stride) % n_);
     const auto j = static_cast<core::NodeId>((k * stride + 1 + k % (n_ - 1)) % n_);
-    if (i == j || !running_member(i) || !running_member(j)) continue;
+    if (i == j || !running_member(i) || !running_member(j) || pool_of(i) != pool_of(j)) continue;
     const core::coordinate::Client* ci = serf_of(i)->coordinate_client();
     const core::coordinate::Client* cj = serf_of(j)->coordinate_client();
     if (!ci || !cj) continue;
@@ -242,10 +242,10 @@ void SerfLayer::on_record(core::Time now, core::NodeId v, const core::Record& r)
   if (r.kind == sf::kRecordUserEventSent) {
     uint32_t needed = 0;
     for (core::NodeId m = 0; m < n_; ++m)
-      if (running_member(m)) ++needed;
-    events_[{r.a, r.b, r.c}] = Event{now, needed, {}};
+      if (running_member(m) && pool_of(m) == pool_of(v)) ++needed;
+    events_[{pool_of(v), r.a, r.b, r.c}] = Event{now, pool_of(v), needed, {}};
   } else if (r.kind == sf::kRecordUserEvent) {
-    auto it = events_.find({r.a, r.b, r.c});
+    auto it = events_.find({pool_of(v), r.a, r.b, r.c});
     if (it != events_.end()) it->second.delivered.push_back(now);
   } else if (r.kind == sf::kRecordLeaveDone) {
     if (r.a == sf::kLeaveDone) ++leaves_done_;
@@ -335,9 +335,9 @@ bool SerfLayer::holds(const Expectation& e, std::string& detail) {
     for (const auto& [key, ev] : events_) {
       uint32_t running = 0;
       for (core::NodeId v = 0; v < n_; ++v)
-        if (running_member(v)) ++running;
+        if (running_member(v) && pool_of(v) == ev.pool) ++running;
       if (ev.delivered.size() < std::min(ev.needed, running)) {
-        detail = "user event " + std::to_string(std::get<1>(key)) + " delivered by " + std::to_string(ev.delivered.size()) +
+        detail = "user event " + std::to_string(std::get<2>(key)) + " delivered by " + std::to_string(ev.delivered.size()) +
                  " of " + std::to_string(running) + " running members";
         return false;
       }
@@ -351,7 +351,7 @@ bool SerfLayer::holds(const Expectation& e, std::string& detail) {
     const core::serf::Serf* sv = serf_of(v);
     if (!sv) continue;
     for (core::NodeId j = 0; j < n_; ++j) {
-      if (j == v) continue;
+      if (j == v || pool_of(j) != pool_of(v)) continue;
       const MemberStatus s = sv->status(j);
       bool ok;
       const char* truth;

@@ -74,8 +74,14 @@ class SerfLayer final : public Layer {
   void set_lookup(SerfOf lookup) { lookup_ = std::move(lookup); }
   void note_join(core::Time now, core::NodeId v);
   void note_forced(core::NodeId v) { forced_[v] = 1; }
+  // True while `v` is in the pool: a member from the start or since it joined,
+  // until its leave finished.
+  bool is_member(core::NodeId v) const { return member_[v] != 0; }
   // True once `v` left gracefully (its leave finished) and has not come back.
   bool has_left(core::NodeId v) const { return left_[v] != 0; }
+  // Separate pools (a Consul datacenter's LAN each): host -> pool. Members
+  // of another pool are not expected in a view, nor events from there.
+  void set_pools(std::vector<uint32_t> pool_of) { pool_ = std::move(pool_of); }
 
   static constexpr core::Duration kCoordinateSampleEvery = 10 * core::kSecond;
   static constexpr uint32_t kCoordinatePairs = 200;
@@ -92,17 +98,19 @@ class SerfLayer final : public Layer {
   std::vector<CoordinateSample> coordinate_samples_;
   struct Event {
     core::Time sent = 0;
-    uint32_t needed = 0;  // members running when it was sent
+    uint32_t pool = 0;
+    uint32_t needed = 0;  // members of its pool running when it was sent
     std::vector<core::Time> delivered;
   };
-  using EventKey = std::tuple<uint64_t, uint64_t, uint64_t>;  // ltime, name id, payload hash
-  bool is_member(core::NodeId v) const { return member_[v] != 0; }
+  using EventKey = std::tuple<uint32_t, uint64_t, uint64_t, uint64_t>;  // pool, ltime, name id, payload hash
+  uint32_t pool_of(core::NodeId v) const { return pool_.empty() ? 0 : pool_[v]; }
   bool running_member(core::NodeId v) const;
   core::NodeId first_running_member(core::NodeId except) const;
 
   SerfSettings settings_;
   core::memberlist::Config memberlist_config_;
   SerfOf lookup_;
+  std::vector<uint32_t> pool_;  // empty: one pool
   Simulation* sim_ = nullptr;
   MemberlistLayer* memberlist_ = nullptr;
   uint32_t n_ = 0;
