@@ -195,9 +195,14 @@ std::string Agent::add_service(Env& env, std::string id, Service service) {
   if (id.empty()) id = service.name;
   std::sort(service.tags.begin(), service.tags.end());
   Env& host = env.on_port(Port::kHost);
+  // addServiceInternal pauses anti-entropy during the change; the resume
+  // that ends the pause triggers the partial sync.
+  syncer_.pause();
   local_.add_service(id, std::move(service));
   host.record(Record(kRecordLocal, kServiceAdded, id_hash(id)));
   persist_service(host, id);
+  triggered_ = false;
+  syncer_.resume(host);
   flush(host);
   return "";
 }
