@@ -74,8 +74,8 @@ AgentConfig base_config(std::shared_ptr<const Directory> dir, bool server, uint3
 }
 
 // `servers` servers then `clients` clients in one formed pool (LAN 1-3 ms).
-Dc make_dc(uint32_t servers, uint32_t clients, uint64_t seed,
-           std::function<void(AgentConfig&)> tweak = nullptr) {
+Dc make_dc(uint32_t servers, uint32_t clients, uint64_t seed, std::function<void(AgentConfig&)> tweak = nullptr,
+           std::function<void(NodeId, AgentConfig&)> tweak_node = nullptr) {
   Dc dc;
   dc.servers = servers;
   dc.n = servers + clients;
@@ -96,6 +96,7 @@ Dc make_dc(uint32_t servers, uint32_t clients, uint64_t seed,
     c.lan_known = all;
     c.wan_known = srv;
     if (tweak) tweak(c);
+    if (tweak_node) tweak_node(i, c);
     dc.sim->add_node(dir->nodes[i].name, 0, [c](NodeId id) { return std::make_unique<Agent>(id, c); });
   }
   dc.sim->start_all();
@@ -362,6 +363,24 @@ TEST_CASE("agent: services survive a restart of their agent", "[agent]") {
   REQUIRE(dc.agent(3)->local().service("cache") != nullptr);
   dc.run_for(5 * kSecond);
   CHECK(dc.catalog().service("c1", "cache") != nullptr);
+}
+
+TEST_CASE("agent: retry_join keeps trying every retry_interval until a join contacts someone", "[agent]") {
+  // c2 starts outside the pool and joins c1, which is down until 40s.
+  const NodeId c1 = 3, c2 = 4;
+  auto pool = std::make_shared<std::vector<NodeId>>(std::vector<NodeId>{0, 1, 2, 3});
+  Dc dc = make_dc(3, 2, 13, nullptr, [&](NodeId id, AgentConfig& c) {
+    c.lan_known = id == c2 ? nullptr : pool;
+    if (id == c2) c.retry_join = {c1};
+  });
+  dc.sim->crash(c1);
+  dc.run_for(35 * kSecond);
+  CHECK(dc.agent(c2)->delegate().lan_member_count() == 1);  // still alone after the 0s and 30s tries
+  dc.sim->restart(c1);
+  dc.run_for(30 * kSecond);  // the 60s try reaches c1
+  CHECK(dc.agent(c2)->delegate().lan_member_count() == 5);
+  dc.run_for(10 * kSecond);
+  CHECK(serf_health(dc.catalog(), "c2", core::catalog::Health::kPassing));
 }
 
 TEST_CASE("agent: runs replay exactly", "[agent]") {
