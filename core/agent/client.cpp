@@ -7,11 +7,9 @@
 namespace core::agent {
 
 Client::Client(NodeId self, const AgentConfig& config, AgentHooks& hooks)
-    : Delegate(self, config.directory, hooks, config.serf_lan),
+    : Delegate(self, config.directory, hooks, config.serf_lan, config.rpc_timeout),
       config_(config),
-      manager_(config.directory->datacenters[config.directory->at(self).dc]),
-      caller_(config.rpc_timeout),
-      deferred_(kTimerTag) {}
+      manager_(config.directory->datacenters[config.directory->at(self).dc]) {}
 
 void Client::start(Env& host_env, bool restarted) {
   static const std::vector<NodeId> kNone;
@@ -43,12 +41,7 @@ void Client::on_message(Env& env, const Message& msg) {
       after_serf(env);
       return;
     case Port::kRpc:
-      // A client serves no RPC; it only hears answers (and refusals).
-      if (msg.type == kStreamRefused || msg.type == kStreamReset) {
-        caller_.on_bounce(env, msg);
-      } else if (const AgentMsg* m = agent_body(msg)) {
-        if (const auto* resp = std::get_if<RpcResponse>(&m->body)) caller_.on_response(env, *resp);
-      }
+      handle_rpc_answer(env, msg);  // a client serves no RPC; it only hears answers (and refusals)
       return;
     default: return;
   }
@@ -62,25 +55,16 @@ void Client::on_timer(Env& env, uint64_t what) {
       after_serf(env);
       return;
     case Port::kRpc:
-      if (RpcCaller::owns_timer(what)) caller_.on_timer(env, what);
-      else if (deferred_.owns(what)) deferred_.fire(env, what);
+      handle_rpc_timer(env, what);
       return;
     default: return;
   }
 }
 
 void Client::handle_member_event(Env& env, serf::MemberEventType type, NodeId node) {
-  MemberEvent kind = MemberEvent::kJoin;
-  switch (type) {
-    case serf::MemberEventType::kJoin: kind = MemberEvent::kJoin; break;
-    case serf::MemberEventType::kUpdate: kind = MemberEvent::kUpdate; break;
-    case serf::MemberEventType::kLeave: kind = MemberEvent::kLeave; break;
-    case serf::MemberEventType::kFailed: kind = MemberEvent::kFailed; break;
-    case serf::MemberEventType::kReap: kind = MemberEvent::kReap; break;
-  }
   const Directory::Entry& e = directory_->at(node);
   const MemberEffect fx =
-      manager_.on_member_event(kind, e.server, ServerMeta{e.name, node, directory_->datacenters[e.dc]});
+      manager_.on_member_event(member_event_of(type), e.server, ServerMeta{e.name, node, directory_->datacenters[e.dc]});
   if (fx.server_up) hooks_.server_up(env);
 }
 

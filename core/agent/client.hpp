@@ -22,8 +22,6 @@ namespace core::agent {
 
 class Client final : public Delegate {
  public:
-  static constexpr uint8_t kTimerTag = 0x44;  // 'D': waits between tries, rebalance, leave
-
   Client(NodeId self, const AgentConfig& config, AgentHooks& hooks);
 
   bool is_server() const override { return false; }
@@ -57,8 +55,6 @@ class Client final : public Delegate {
 
   AgentConfig config_;
   ServerManager manager_;
-  RpcCaller caller_;
-  Deferred deferred_;
   std::function<void(Env&)> leave_done_;
   uint64_t rebalances_ = 0;
 };

@@ -35,13 +35,43 @@ serf::UserEvent make_serf_event(std::string name, std::shared_ptr<const UserEven
   return e;
 }
 
+MemberEvent member_event_of(serf::MemberEventType type) {
+  switch (type) {
+    case serf::MemberEventType::kJoin: return MemberEvent::kJoin;
+    case serf::MemberEventType::kUpdate: return MemberEvent::kUpdate;
+    case serf::MemberEventType::kLeave: return MemberEvent::kLeave;
+    case serf::MemberEventType::kFailed: return MemberEvent::kFailed;
+    case serf::MemberEventType::kReap: return MemberEvent::kReap;
+  }
+  return MemberEvent::kJoin;
+}
+
 Delegate::Delegate(NodeId self, std::shared_ptr<const Directory> directory, AgentHooks& hooks,
-                   const serf::Config& lan_config)
+                   const serf::Config& lan_config, Duration rpc_timeout)
     : self_(self),
       directory_(std::move(directory)),
       hooks_(hooks),
-      lan_(self, static_cast<uint32_t>(directory_->nodes.size()), lan_config, "serf-lan/") {
+      lan_(self, static_cast<uint32_t>(directory_->nodes.size()), lan_config, "serf-lan/"),
+      caller_(rpc_timeout),
+      deferred_(kTimerTag) {
   lan_.set_listener(this);
+}
+
+bool Delegate::handle_rpc_answer(Env& env, const Message& msg) {
+  if (msg.type == kStreamRefused || msg.type == kStreamReset) {
+    caller_.on_bounce(env, msg);
+    return true;
+  }
+  const AgentMsg* m = agent_body(msg);
+  const auto* resp = m ? std::get_if<RpcResponse>(&m->body) : nullptr;
+  if (resp == nullptr) return false;
+  caller_.on_response(env, *resp);
+  return true;
+}
+
+void Delegate::handle_rpc_timer(Env& env, uint64_t what) {
+  if (RpcCaller::owns_timer(what)) caller_.on_timer(env, what);
+  else if (deferred_.owns(what)) deferred_.fire(env, what);
 }
 
 bool Delegate::encrypted() const { return lan_.config().memberlist.encryption; }

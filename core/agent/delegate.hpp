@@ -36,8 +36,10 @@
 #include <string_view>
 #include <vector>
 
+#include "core/agent/deferred.hpp"
 #include "core/agent/records.hpp"
 #include "core/agent/rpc.hpp"
+#include "core/agent/rpc_caller.hpp"
 #include "core/coordinate/coordinate.hpp"
 #include "core/env.hpp"
 #include "core/serf/serf.hpp"
@@ -85,7 +87,10 @@ class Delegate : public serf::EventListener {
  public:
   using RpcDone = std::function<void(Env&, const RpcResponse&)>;
 
-  Delegate(NodeId self, std::shared_ptr<const Directory> directory, AgentHooks& hooks, const serf::Config& lan_config);
+  static constexpr uint8_t kTimerTag = 0x44;  // 'D': the delegate's waits, on the rpc port
+
+  Delegate(NodeId self, std::shared_ptr<const Directory> directory, AgentHooks& hooks, const serf::Config& lan_config,
+           Duration rpc_timeout);
   ~Delegate() override = default;
   Delegate(const Delegate&) = delete;
   Delegate& operator=(const Delegate&) = delete;
@@ -148,15 +153,25 @@ class Delegate : public serf::EventListener {
   // localEvent: consul:new-leader -> server_up; consul:event:* -> the agent.
   void handle_user_event(Env& env, serf::LamportTime ltime, const serf::UserEvent& event);
   Member member(NodeId n, serf::MemberStatus status) const;
+  // The rpc port's answers to our calls (and refusals of them): true when
+  // `msg` was one, handed to the caller.
+  bool handle_rpc_answer(Env& env, const Message& msg);
+  // The rpc port's timers: a call's deadline or a wait.
+  void handle_rpc_timer(Env& env, uint64_t what);
 
   NodeId self_;
   std::shared_ptr<const Directory> directory_;
   AgentHooks& hooks_;
   serf::Serf lan_;
+  RpcCaller caller_;
+  Deferred deferred_;
   std::vector<QueuedEvent> queued_;
   bool draining_ = false;
   bool shut_down_ = false;
 };
+
+// The router's view of a serf member event (client_serf.go, router.go).
+MemberEvent member_event_of(serf::MemberEventType type);
 
 // The serf user events Consul sends (names as serf carries them): name ids
 // for serf's records, and the payload that holds the full name and, for

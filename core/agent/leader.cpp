@@ -191,6 +191,23 @@ bool serf_check_is(const catalog::Store& st, const std::string& node, catalog::H
   return c != nullptr && c->status == h;
 }
 
+// The registration handleAliveMember / handleFailedMember make: the node
+// with its serfHealth check in status `h`.
+catalog::RegisterRequest serf_health_registration(const Directory& dir, NodeId m, catalog::Health h) {
+  catalog::RegisterRequest req;
+  req.node = dir.at(m).name;
+  req.node_id = dir.node_id(m);
+  req.address = m;
+  catalog::Check chk;
+  chk.node = req.node;
+  chk.id = catalog::kSerfCheckId;
+  chk.name = catalog::kSerfCheckName;
+  chk.status = h;
+  chk.output = h == catalog::Health::kPassing ? catalog::kSerfCheckAliveOutput : catalog::kSerfCheckFailedOutput;
+  req.checks.push_back(std::move(chk));
+  return req;
+}
+
 }  // namespace
 
 void Server::handle_alive_member(Env& env, NodeId m, std::function<void(Env&)> next) {
@@ -210,10 +227,7 @@ void Server::handle_alive_member(Env& env, NodeId m, std::function<void(Env&)> n
         return;
       }
     }
-    catalog::RegisterRequest req;
-    req.node = name;
-    req.node_id = directory_->node_id(m);
-    req.address = m;
+    catalog::RegisterRequest req = serf_health_registration(*directory_, m, catalog::Health::kPassing);
     if (server) {
       catalog::Service svc;
       svc.id = kConsulServiceId;
@@ -221,13 +235,6 @@ void Server::handle_alive_member(Env& env, NodeId m, std::function<void(Env&)> n
       svc.port = kServerPort;
       req.service = svc;
     }
-    catalog::Check chk;
-    chk.node = name;
-    chk.id = catalog::kSerfCheckId;
-    chk.name = catalog::kSerfCheckName;
-    chk.status = catalog::Health::kPassing;
-    chk.output = catalog::kSerfCheckAliveOutput;
-    req.checks.push_back(std::move(chk));
     auto fn = std::make_shared<std::function<void(Env&)>>(std::move(next));
     const bool started = raft_apply(e, req, [m, fn](Env& e2, const raft::Completion& c) {
       e2.on_port(Port::kHost).record(
@@ -253,18 +260,8 @@ void Server::handle_failed_member(Env& env, NodeId m, std::function<void(Env&)> 
     next(env);
     return;
   }
-  catalog::RegisterRequest req;
-  req.node = name;
-  req.node_id = directory_->node_id(m);
-  req.address = m;
+  catalog::RegisterRequest req = serf_health_registration(*directory_, m, catalog::Health::kCritical);
   req.skip_node_update = true;
-  catalog::Check chk;
-  chk.node = name;
-  chk.id = catalog::kSerfCheckId;
-  chk.name = catalog::kSerfCheckName;
-  chk.status = catalog::Health::kCritical;
-  chk.output = catalog::kSerfCheckFailedOutput;
-  req.checks.push_back(std::move(chk));
   auto fn = std::make_shared<std::function<void(Env&)>>(std::move(next));
   const bool started = raft_apply(env, req, [m, fn](Env& e, const raft::Completion& c) {
     e.on_port(Port::kHost).record(

@@ -24,6 +24,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/agent/read_mode.hpp"
 #include "core/agent/server_manager.hpp"
 #include "core/agent/user_events.hpp"
 #include "core/catalog/commands.hpp"
@@ -64,10 +65,6 @@ bool is_read(Method m);
 // answered by the server asked.
 bool forwards(Method m);
 
-// Consul's read consistency modes (QueryOptions.AllowStale /
-// RequireConsistent; default is neither).
-enum class ReadMode : uint8_t { kDefault = 0, kConsistent = 1, kStale = 2 };
-const char* read_mode_name(ReadMode m);
 
 // Consul's error texts.
 inline constexpr const char* kErrNoLeader = "No cluster leader";                 // structs.ErrNoLeader

@@ -16,13 +16,11 @@ constexpr Duration kLeavePollInterval = 50 * kMillisecond;  // server.go Leave
 }  // namespace
 
 Server::Server(NodeId self, const AgentConfig& config, AgentHooks& hooks)
-    : Delegate(self, config.directory, hooks, config.serf_lan),
+    : Delegate(self, config.directory, hooks, config.serf_lan, config.rpc_timeout),
       config_(config),
       wan_(self, static_cast<uint32_t>(config.directory->nodes.size()), config.serf_wan, "serf-wan/"),
       wan_listener_(*this),
       raft_(config.raft, std::make_unique<catalog::CatalogStateMachine>()),
-      caller_(config.rpc_timeout),
-      deferred_(kTimerTag),
       bootstrap_expect_(config.bootstrap_expect) {
   wan_.set_listener(&wan_listener_);
   raft_.set_collect_completions(true);
@@ -85,15 +83,10 @@ void Server::on_message(Env& env, const Message& msg) {
       after_raft(env);
       return;
     case Port::kRpc: {
-      if (msg.type == kStreamRefused || msg.type == kStreamReset) {
-        caller_.on_bounce(env, msg);
-        return;
-      }
+      if (handle_rpc_answer(env, msg)) return;
       const AgentMsg* m = agent_body(msg);
       if (!m) return;
-      if (const auto* resp = std::get_if<RpcResponse>(&m->body)) {
-        caller_.on_response(env, *resp);
-      } else if (const auto* req = std::get_if<RpcRequest>(&m->body)) {
+      if (const auto* req = std::get_if<RpcRequest>(&m->body)) {
         const NodeId from = msg.from;
         const uint64_t id = req->id;
         handle_request(env, *req, [this, from, id](Env& e, RpcResponse r) {
@@ -124,8 +117,7 @@ void Server::on_timer(Env& env, uint64_t what) {
       after_raft(env);
       return;
     case Port::kRpc:
-      if (RpcCaller::owns_timer(what)) caller_.on_timer(env, what);
-      else if (deferred_.owns(what)) deferred_.fire(env, what);
+      handle_rpc_timer(env, what);
       return;
     default: return;
   }
@@ -143,15 +135,7 @@ void Server::drain_wan(Env& /*env*/) {
     const Directory::Entry& e = directory_->at(node);
     if (!e.server || e.dc == directory_->at(self_).dc) continue;
     auto it = routers_.try_emplace(e.dc, directory_->datacenters[e.dc]).first;
-    MemberEvent kind = MemberEvent::kJoin;
-    switch (type) {
-      case serf::MemberEventType::kJoin: kind = MemberEvent::kJoin; break;
-      case serf::MemberEventType::kUpdate: kind = MemberEvent::kUpdate; break;
-      case serf::MemberEventType::kLeave: kind = MemberEvent::kLeave; break;
-      case serf::MemberEventType::kFailed: kind = MemberEvent::kFailed; break;
-      case serf::MemberEventType::kReap: kind = MemberEvent::kReap; break;
-    }
-    it->second.on_member_event(kind, true, ServerMeta{e.name, node, directory_->datacenters[e.dc]});
+    it->second.on_member_event(member_event_of(type), true, ServerMeta{e.name, node, directory_->datacenters[e.dc]});
   }
 }
 

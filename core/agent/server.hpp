@@ -59,7 +59,6 @@ inline constexpr uint32_t kMaxPeerRetries = 6;
 
 class Server final : public Delegate {
  public:
-  static constexpr uint8_t kTimerTag = 0x44;  // 'D' on the rpc port
   using Sink = std::function<void(Env&, RpcResponse)>;
 
   Server(NodeId self, const AgentConfig& config, AgentHooks& hooks);
@@ -195,8 +194,6 @@ class Server final : public Delegate {
   WanListener wan_listener_;
   std::vector<std::pair<serf::MemberEventType, NodeId>> wan_queued_;
   raft::Node raft_;
-  RpcCaller caller_;
-  Deferred deferred_;
   std::map<uint32_t, ServerManager> routers_;  // the WAN router: one list per other datacenter
 
   std::optional<LeaderState> leader_;

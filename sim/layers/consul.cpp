@@ -69,6 +69,11 @@ bool ServiceArgs::equals(const Settings& other) const {
 
 json CheckArgs::to_json() const {
   json j = {{"id", id}};
+  if (update) {
+    j["status"] = status;
+    if (!output.empty()) j["output"] = output;
+    return {{"check", j}};
+  }
   if (!name.empty()) j["name"] = name;
   if (kind != "ttl") j["type"] = kind;
   if (!service.empty()) j["service"] = service;
@@ -87,7 +92,7 @@ bool CheckArgs::equals(const Settings& other) const {
   const auto* o = dynamic_cast<const CheckArgs*>(&other);
   return o && o->id == id && o->name == name && o->kind == kind && o->service == service && o->ttl == ttl &&
          o->interval == interval && o->timeout == timeout && o->target == target &&
-         o->target_service == target_service && o->status == status && o->output == output;
+         o->target_service == target_service && o->status == status && o->output == output && o->update == update;
 }
 
 json EventArgs::to_json() const {
@@ -149,6 +154,7 @@ std::shared_ptr<const Settings> read_check(const Reader& fault, const Scenario& 
     return nullptr;
   const Reader r = fault["check"];
   auto out = std::make_shared<CheckArgs>();
+  out->update = !for_register;
   if (for_register) {
     if (!r.object({"id", "name", "type", "service", "ttl", "interval", "timeout", "target", "target_service", "status"}))
       return out;
@@ -551,7 +557,7 @@ bool ConsulLayer::kv_submit(core::NodeId via, uint64_t request, const KvOp& op) 
   switch (op.kind) {
     case KvOp::Kind::kGet:
       req.method = core::agent::Method::kKvsGet;
-      req.mode = static_cast<core::agent::ReadMode>(static_cast<uint8_t>(op.mode));
+      req.mode = op.mode;
       req.args = core::agent::KeyQuery{op.key};
       break;
     case KvOp::Kind::kPut:

@@ -81,6 +81,7 @@ struct CheckArgs final : Settings {
   std::string target_service;  // tcp/http: the service probed there ("" = service)
   std::string status;          // register: initial ("critical"); check_status: the new one
   std::string output;
+  bool update = false;         // check_status's arguments (id, status, output) rather than a registration
   nlohmann::json to_json() const override;
   bool equals(const Settings& other) const override;
 };

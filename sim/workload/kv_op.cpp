@@ -2,15 +2,6 @@
 
 namespace sim {
 
-const char* read_mode_name(ReadMode m) {
-  switch (m) {
-    case ReadMode::kDefault: return "default";
-    case ReadMode::kConsistent: return "consistent";
-    case ReadMode::kStale: return "stale";
-  }
-  return "?";
-}
-
 const char* kv_op_name(KvOp::Kind k) {
   switch (k) {
     case KvOp::Kind::kPut: return "write";

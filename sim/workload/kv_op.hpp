@@ -6,13 +6,14 @@
 #include <cstdint>
 #include <string>
 
+#include "core/agent/read_mode.hpp"
+
 namespace sim {
 
 // Consul's read modes (?consistent, ?stale, or neither). A target that has no
 // such notion ignores the mode.
-enum class ReadMode : uint8_t { kDefault, kConsistent, kStale };
-// "default", "consistent", "stale".
-const char* read_mode_name(ReadMode m);
+using ReadMode = core::agent::ReadMode;
+using core::agent::read_mode_name;
 
 struct KvOp {
   enum class Kind : uint8_t { kPut, kCas, kGet, kDelete };
