@@ -1,6 +1,7 @@
-"""Reproducers of defects found by swarm testing (tests/regressions/*.json,
-kept as they were found; uncommitted-config-refuses-winner.json was found by
-tests/swarm.py). Each one failed on the build it was found on and
+"""Reproducers of defects found by swarm testing and by review
+(tests/regressions/*.json, kept as they were found; uncommitted-config-
+refuses-winner.json was found by tests/swarm.py, the consul-* ones by reading
+the agent next to Consul v1.9.0's source). Each one failed on the build it was found on and
 must pass now; where the defect did not show as a failing expectation, the
 test checks what went wrong directly (metrics, the trace)."""
 import json
@@ -36,6 +37,17 @@ DEFECTS = {
         "forever, the only candidate that could win",
     "leaderless-interval-never-closes.json":
         "a leaderless interval opened by a short isolation never closed when the same leader returned",
+    "consul-deregister-in-two-writes.json":
+        "a service and its checks were deregistered by two partial syncs: cut after the first, the catalog "
+        "kept the service without its check",
+    "consul-stale-checker-partitioned-server.json":
+        "catalog_stale_bounded took every server agent to be in contact with the leader",
+    "consul-autopilot-one-promotion-per-tick.json":
+        "autopilot promoted one stable non-voter per tick instead of all of them",
+    "consul-ttl-check-state-after-restart.json":
+        "a TTL check updated to passing came back critical after a restart (its state was not persisted)",
+    "consul-snapshot-restore-acked-writes.json":
+        "kv_acknowledged_applied counted writes forgotten by a snapshot restore as lost",
 }
 
 
@@ -92,3 +104,26 @@ def test_bandwidth_does_not_multiply_leader_losses(clustersim, tmp_path):
     # A 1 Gbps NIC is idle at 50 operations per second: it may not make the
     # cluster lose its leader more often than an unlimited one does.
     assert counts["bandwidth-head-of-line-1gbps.json"] <= counts["bandwidth-head-of-line-none.json"] + 1, counts
+
+
+def rpc_records(events, node, method):
+    # agent.rpc's method_outcome: the method in the low byte (core/agent/rpc.hpp Method).
+    return [e for e in events if e["ev"] == "agent.rpc" and e["node"] == node and e["method_outcome"] & 0xFF == method]
+
+
+def test_service_and_checks_deregister_in_one_write(clustersim, tmp_path):
+    _, _, _, events = run(clustersim, "consul-deregister-in-two-writes.json", tmp_path, trace=True)
+    deregisters = rpc_records(events, "c1", 2)  # Catalog.Deregister
+    assert len(deregisters) == 1 and deregisters[0]["method_outcome"] >> 8 == 0, deregisters
+
+
+def test_autopilot_promotes_every_stable_nonvoter_at_once(clustersim, tmp_path):
+    _, _, _, events = run(clustersim, "consul-autopilot-one-promotion-per-tick.json", tmp_path, trace=True)
+    promoted = {e["server"]: e["t"] for e in events if e["ev"] == "agent.autopilot" and e["action"] == 2 and e["accepted"]}
+    assert sorted(promoted) == [3, 4], promoted  # s4 and s5
+    assert abs(promoted[3] - promoted[4]) < 1_000_000_000, promoted
+
+
+def test_ttl_check_state_survives_a_restart(clustersim, tmp_path):
+    _, _, summary, _ = run(clustersim, "consul-ttl-check-state-after-restart.json", tmp_path)
+    assert summary["metrics"]["consul"]["catalog"]["critical_checks"] == 0, summary["metrics"]["consul"]["catalog"]

@@ -13,6 +13,7 @@ namespace {
 
 constexpr const char* kServicePrefix = "agent/service/";
 constexpr const char* kCheckPrefix = "agent/check/";
+const std::string kCheckStatePrefix = "agent/check-state/";
 constexpr const char* kBootMarker = "agent/booted";
 
 LocalConfig local_config(NodeId self, const AgentConfig& c) {
@@ -212,17 +213,31 @@ std::string Agent::remove_service(Env& env, const std::string& id) {
   const ServiceState* s = local_.service(id);
   if (s == nullptr || s->deleted) return "Unknown service ID \"" + id + "\". Ensure that the service ID is passed, not the service name.";
   Env& host = env.on_port(Port::kHost);
-  // RemoveService removes the service's checks too (agent.go removeServiceLocked).
+  // removeServiceLocked: the service and its checks go in one change
+  // (RemoveServiceWithChecks), so one pass deregisters the service, which
+  // takes its checks with it.
+  syncer_.pause();
   std::vector<std::string> checks;
   for (const auto& [cid, d] : defs_)
     if (d.service_id == id) checks.push_back(cid);
-  for (const std::string& cid : checks) remove_check(host, cid);
+  for (const std::string& cid : checks) drop_check(host, cid);
   local_.remove_service(id);
   answers_.erase(id);
   host.record(Record(kRecordLocal, kServiceRemoved, id_hash(id)));
   persist_service(host, id);
+  triggered_ = false;
+  syncer_.resume(host);
   flush(host);
   return "";
+}
+
+void Agent::drop_check(Env& env, const std::string& id) {
+  stop_check(env, id);
+  defs_.erase(id);
+  local_.remove_check(id);
+  env.record(Record(kRecordLocal, kCheckRemoved, id_hash(id)));
+  persist_check(env, id);
+  env.storage().erase(kCheckStatePrefix + id);  // purgeCheckState
 }
 
 std::string Agent::add_check(Env& env, std::string id, CheckDefinition def) {
@@ -260,11 +275,7 @@ std::string Agent::remove_check(Env& env, const std::string& id) {
   const CheckState* c = local_.check(id);
   if (c == nullptr || c->deleted) return "Unknown check \"" + id + "\"";
   Env& host = env.on_port(Port::kHost);
-  stop_check(host, id);
-  defs_.erase(id);
-  local_.remove_check(id);
-  host.record(Record(kRecordLocal, kCheckRemoved, id_hash(id)));
-  persist_check(host, id);
+  drop_check(host, id);
   flush(host);
   return "";
 }
@@ -281,6 +292,14 @@ std::string Agent::update_ttl(Env& env, const std::string& id, CheckStatus statu
   r.serial = next_serial_++;
   const uint64_t serial = r.serial;
   r.timer = deferred_.after(host, d->second.ttl, [this, id, serial](Env& e) { ttl_expired(e, id, serial); });
+  r.last_output = output;
+  // persistCheckState: the status survives a restart until the TTL would
+  // have expired.
+  catalog::Writer w;
+  w.u8(static_cast<uint8_t>(status));
+  w.str(output);
+  w.u64(static_cast<uint64_t>(host.now() + d->second.ttl));
+  host.storage().put(kCheckStatePrefix + id, w.take());
   set_check(host, id, status, std::move(output));
   flush(host);
   return "";
@@ -336,13 +355,32 @@ void Agent::restore(Env& env) {
   }
   for (auto& [id, s] : services) local_.add_service(id, std::move(s));
   for (auto& [id, d] : checks) {
+    // loadChecks: a persisted check starts critical; a TTL check takes back
+    // its persisted status while its TTL has not run out (loadCheckState).
     Check c;
     c.name = d.name;
-    c.status = d.initial;
+    c.status = CheckStatus::kCritical;
     c.service_id = d.service_id;
+    std::string last_output;
+    if (d.kind == CheckDefinition::Kind::kTtl) {
+      if (const std::string* state = env.storage().get(kCheckStatePrefix + id)) {
+        catalog::Reader r(*state);
+        const uint8_t status = r.u8();
+        std::string output = r.str();
+        const auto expires = static_cast<Time>(r.u64());
+        r.finish();
+        CORE_CHECK(r.ok() && status <= static_cast<uint8_t>(CheckStatus::kCritical), "agent: a persisted check state decodes");
+        if (env.now() < expires) {
+          c.status = static_cast<CheckStatus>(status);
+          c.output = output;
+          last_output = std::move(output);
+        }
+      }
+    }
     if (!local_.add_check(id, c)) continue;
     defs_[id] = std::move(d);
     start_check(env, id);
+    runners_[id].last_output = std::move(last_output);
   }
 }
 
@@ -526,7 +564,8 @@ void Agent::rpc(Env& env, RpcRequest req, RpcDone done) {
   delegate_->rpc(env, std::move(req), [this, start, method, done = std::move(done)](Env& e, const RpcResponse& resp) {
     Env& h = e.on_port(Port::kHost);
     const uint64_t outcome = resp.ok ? 0 : static_cast<uint64_t>(resp.error);
-    h.record(Record(kRecordRpc, static_cast<uint64_t>(method) | (outcome << 8), 0, static_cast<uint64_t>(h.now() - start)));
+    h.record(Record(kRecordRpc, static_cast<uint64_t>(method) | (outcome << 8), resp.attempts,
+                    static_cast<uint64_t>(h.now() - start)));
     if (done) done(e, resp);
     flush(h);
   });
@@ -583,9 +622,10 @@ void Agent::ttl_expired(Env& env, const std::string& id, uint64_t serial) {
   auto it = runners_.find(id);
   if (it == runners_.end() || it->second.serial != serial) return;
   it->second.timer = 0;
-  const CheckState* c = local_.check(id);
-  const std::string last = c ? c->check.output : std::string();
-  set_check(env, id, CheckStatus::kCritical, "TTL expired (last output before timeout follows): " + last);
+  // CheckTTL.getExpiredOutput: the last output given to SetStatus, if any.
+  const std::string& last = it->second.last_output;
+  set_check(env, id, CheckStatus::kCritical,
+            last.empty() ? "TTL expired" : "TTL expired (last output before timeout follows): " + last);
 }
 
 void Agent::probe(Env& env, const std::string& id, uint64_t serial) {

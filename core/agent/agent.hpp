@@ -145,6 +145,8 @@ class Agent final : public core::Node, public SyncTarget, public AgentHooks {
   void sync_ended(Env& env, uint64_t pass, bool full, bool ok, size_t ops);
   // Checks.
   void start_check(Env& env, const std::string& id);
+  // Removes a check without starting a sync (the caller does).
+  void drop_check(Env& env, const std::string& id);
   void stop_check(Env& env, const std::string& id);
   void ttl_expired(Env& env, const std::string& id, uint64_t serial);
   void probe(Env& env, const std::string& id, uint64_t serial);
@@ -176,6 +178,7 @@ class Agent final : public core::Node, public SyncTarget, public AgentHooks {
     uint64_t serial = 0;  // bumped on every (re)arm: a stale timer or answer is ignored
     uint64_t timer = 0;   // deferred handle
     uint64_t probe = 0;   // outstanding probe id (0: none)
+    std::string last_output;  // TTL: the output of the last update
   };
   std::map<std::string, CheckDefinition> defs_;
   std::map<std::string, Runner> runners_;

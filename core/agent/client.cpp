@@ -111,7 +111,10 @@ void Client::attempt(Env& env, std::shared_ptr<Call> call) {
 void Client::finish(Env& env, const std::shared_ptr<Call>& call, const RpcResponse& resp) {
   RpcDone done = std::move(call->done);
   call->done = nullptr;
-  if (done) done(env, resp);
+  if (!done) return;
+  RpcResponse r = resp;
+  r.attempts = call->attempts;
+  done(env, r);
 }
 
 // ---------------------------------------------------------------- rebalance

@@ -116,8 +116,9 @@ class Delegate : public serf::EventListener {
   Member local_member() const;
   // serf.Join(addrs, ignoreOld = true); "" when it started.
   std::string join_lan(Env& env, const std::vector<NodeId>& addrs);
-  // serf.RemoveFailedNode(Prune): a force-leave of a failed member.
-  std::string remove_failed_node(Env& env, NodeId node, bool prune);
+  // serf.RemoveFailedNode(Prune): a force-leave of a failed member (a
+  // server does it on its WAN pool too).
+  virtual std::string remove_failed_node(Env& env, NodeId node, bool prune);
   virtual void rpc(Env& env, RpcRequest req, RpcDone done) = 0;
   // SnapshotRPC: save (restore == nullptr) or restore the servers' state.
   void snapshot_rpc(Env& env, std::shared_ptr<const std::string> restore, RpcDone done);

@@ -79,6 +79,7 @@ void Server::leader_reconcile(Env& env) {
       host.record(Record(kRecordLeader, kLeaderEstablished, leader_->term));
       const uint64_t ep = leader_->epoch;
       leader_->last_autopilot_reconcile = e.on_port(Port::kRaft).now();
+      leader_->autopilot_start = leader_->last_autopilot_reconcile;
       leader_->autopilot_timer = deferred_.after(e.on_port(Port::kRpc), kServerHealthInterval, [this, ep](Env& e2) {
         if (still_leading(ep)) autopilot_tick(e2);
       });
@@ -339,8 +340,11 @@ void Server::autopilot_add_server(Env& env, NodeId m, std::function<void(Env&)> 
     return;
   }
   auto fn = std::make_shared<std::function<void(Env&)>>(std::move(next));
-  const bool started = raft_config(env, ConfigOp::kAddNonvoter, m, [m, fn](Env& e, const raft::Completion& c) {
+  const uint64_t epoch = leader_->epoch;
+  const bool started = raft_config(env, ConfigOp::kAddNonvoter, m, [this, m, fn, epoch](Env& e, const raft::Completion& c) {
     e.on_port(Port::kHost).record(Record(kRecordAutopilot, m, kAutopilotAddNonvoter, c.error == raft::kOk ? 1 : 0));
+    // AddServer ends with RemoveDeadServers: a prune.
+    if (still_leading(epoch) && leader_->established) autopilot_prune(e);
     (*fn)(e);
   });
   if (!started) {
@@ -375,22 +379,35 @@ void Server::autopilot_tick(Env& env) {
   if (now - L.last_autopilot_reconcile < config_.autopilot.interval) return;
   L.last_autopilot_reconcile = now;
 
-  // The stable promoter: every healthy non-voter stable for long enough.
-  bool promoted = false;
+  // The stable promoter: every healthy non-voter stable for long enough
+  // (State.ServerStabilizationTime: no wait at all until autopilot has run
+  // for 110 % of the stabilization time). Raft takes them one at a time.
+  const Duration stable_for = now - L.autopilot_start > config_.autopilot.server_stabilization_time * 110 / 100
+                                  ? config_.autopilot.server_stabilization_time
+                                  : 0;
   for (const raft::Server& s : conf.servers) {
     if (s.suffrage != raft::Suffrage::kNonvoter) continue;
     auto h = L.healthy_since.find(s.id);
-    if (h == L.healthy_since.end() || now - h->second < config_.autopilot.server_stabilization_time) continue;
-    const NodeId id = s.id;
-    const bool started = raft_config(env, ConfigOp::kAddVoter, id, [this, id](Env& e, const raft::Completion& c) {
-      if (c.error == raft::kOk) ++stats_.promotions;
-      e.on_port(Port::kHost).record(Record(kRecordAutopilot, id, kAutopilotPromote, c.error == raft::kOk ? 1 : 0));
-    });
-    if (!started) env.on_port(Port::kHost).record(Record(kRecordAutopilot, id, kAutopilotPromote, 0));
-    promoted = true;
-    break;  // one change at a time: the next tick promotes the next
+    if (h == L.healthy_since.end() || now - h->second < stable_for) continue;
+    autopilot_change(env, ConfigOp::kAddVoter, s.id);
   }
-  if (!promoted) autopilot_prune(env);
+  autopilot_prune(env);
+}
+
+void Server::autopilot_change(Env& env, ConfigOp op, NodeId id) {
+  LeaderState& L = *leader_;
+  if (!L.config_pending.insert(id).second) return;  // a change about it is queued already
+  const uint64_t action = op == ConfigOp::kAddVoter ? kAutopilotPromote : kAutopilotRemove;
+  const uint64_t epoch = L.epoch;
+  const bool started = raft_config(env, op, id, [this, id, action, epoch](Env& e, const raft::Completion& c) {
+    if (still_leading(epoch)) leader_->config_pending.erase(id);
+    if (c.error == raft::kOk && action == kAutopilotPromote) ++stats_.promotions;
+    e.on_port(Port::kHost).record(Record(kRecordAutopilot, id, action, c.error == raft::kOk ? 1 : 0));
+  });
+  if (!started) {
+    L.config_pending.erase(id);
+    env.on_port(Port::kHost).record(Record(kRecordAutopilot, id, action, 0));
+  }
 }
 
 void Server::autopilot_prune(Env& env) {
@@ -416,24 +433,13 @@ void Server::autopilot_prune(Env& env) {
     wan_.force_leave(env.on_port(Port::kSerfWan), id, false);
   };
   for (NodeId id : failed_nonvoters) remove_failed(id);
-  // Raft takes one configuration change at a time: the stale ones go one per tick.
-  bool removing = false;
-  for (NodeId id : stale_nonvoters) {
-    if (removing) break;
-    removing = raft_config(env, ConfigOp::kRemove, id, [id](Env& e, const raft::Completion& c) {
-      e.on_port(Port::kHost).record(Record(kRecordAutopilot, id, kAutopilotRemove, c.error == raft::kOk ? 1 : 0));
-    });
-  }
+  for (NodeId id : stale_nonvoters) autopilot_change(env, ConfigOp::kRemove, id);
   size_t max_removal = voters == 0 ? 0 : (voters - 1) / 2;
   for (NodeId id : stale_voters) {
-    if (voters - 1 < config_.autopilot.min_quorum || max_removal < 1 || removing) continue;
-    removing = raft_config(env, ConfigOp::kRemove, id, [id](Env& e, const raft::Completion& c) {
-      e.on_port(Port::kHost).record(Record(kRecordAutopilot, id, kAutopilotRemove, c.error == raft::kOk ? 1 : 0));
-    });
-    if (removing) {
-      --max_removal;
-      --voters;
-    }
+    if (voters - 1 < config_.autopilot.min_quorum || max_removal < 1) continue;
+    autopilot_change(env, ConfigOp::kRemove, id);
+    --max_removal;
+    --voters;
   }
   for (NodeId id : failed_voters) {
     if (voters - 1 < config_.autopilot.min_quorum || max_removal < 1) continue;
@@ -491,12 +497,13 @@ void Server::query_peers(Env& env, std::shared_ptr<std::vector<NodeId>> servers,
                [this, servers, next, attempt, target](Env& e, const RpcResponse& resp) {
                  if (shut_down_) return;
                  if (!resp.ok) {
-                   if (attempt + 1 < kMaxPeerRetries) {
-                     deferred_.after(e, (Duration{1} << attempt) * kSecond,
-                                     [this, servers, next, attempt](Env& e2) { query_peers(e2, servers, next, attempt + 1); });
-                   } else {
-                     query_peers(e, servers, next + 1, 0);
-                   }
+                   // Retry with exponential backoff; after the last failure
+                   // too it sleeps before giving up on this server.
+                   const bool again = attempt + 1 < kMaxPeerRetries;
+                   deferred_.after(e, (Duration{1} << attempt) * kSecond, [this, servers, next, attempt, again](Env& e2) {
+                     if (again) query_peers(e2, servers, next, attempt + 1);
+                     else query_peers(e2, servers, next + 1, 0);
+                   });
                    return;
                  }
                  const auto* peers = std::get_if<Peers>(&resp.reply);

@@ -151,6 +151,9 @@ struct RpcResponse {
   // wire; kept for client histories and checkers).
   uint64_t raft_index = 0;
   NodeId served_by = kNoNode;  // the server that answered (also after forwarding)
+  // The attempts the caller made (a client's retries; 1 for a server's own
+  // RPC). Not on the wire.
+  uint32_t attempts = 1;
 };
 
 // A health-check probe (a TCP connect or an HTTP GET to a service).

@@ -233,13 +233,13 @@ void Server::rpc(Env& env, RpcRequest req, RpcDone done) {
 }
 
 void Server::handle_request(Env& env, RpcRequest req, Sink sink) {
-  if (!forwards(req.method)) {
-    serve(env, req, std::move(sink));
+  // ForwardRPC (and Status.Leader/Peers): another datacenter first.
+  if (!req.datacenter.empty() && req.datacenter != datacenter() && req.method != Method::kStatusPing) {
+    forward_dc(env, std::move(req), std::move(sink));
     return;
   }
-  // ForwardRPC: another datacenter first.
-  if (!req.datacenter.empty() && req.datacenter != datacenter()) {
-    forward_dc(env, std::move(req), std::move(sink));
+  if (!forwards(req.method)) {
+    serve(env, req, std::move(sink));
     return;
   }
   // A stale read once Raft has had contact with a leader.
@@ -441,8 +441,10 @@ void Server::serve_read(Env& env, const RpcRequest& req, Sink sink) {
       break;
     }
     case Method::kKvsGet: {
+      // kvs_endpoint.go Get: the entry's ModifyIndex when it exists, else the
+      // table's index (at least 1).
       auto q = st.kv_get(std::get<KeyQuery>(req.args).key);
-      r.index = std::max<uint64_t>(q.index, 1);
+      r.index = q.value ? q.value->modify_index : std::max<uint64_t>(q.index, 1);
       r.reply = std::move(q.value);
       break;
     }
@@ -592,6 +594,15 @@ void Server::leave_finish(Env& env) {
   std::function<void(Env&)> done = std::move(leave_done_);
   leave_done_ = nullptr;
   if (done) done(env);
+}
+
+std::string Server::remove_failed_node(Env& env, NodeId node, bool prune) {
+  std::string err = Delegate::remove_failed_node(env, node, prune);
+  if (err.empty() && directory_->at(node).server) {
+    err = wan_.force_leave(env.on_port(Port::kSerfWan), node, prune);
+    after_serf(env);
+  }
+  return err;
 }
 
 void Server::shutdown(Env& env) {

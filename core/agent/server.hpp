@@ -28,6 +28,9 @@
 // sequential: one reconcile step at a time, as Consul's loop is.
 // Deviation: where Go's select would pick among ready channels at random,
 // the order is fixed: stop, the reconcile interval, the reconcile channel.
+// Deviation: the WAN router keeps one server list per other datacenter,
+// rotated on failures, but never rebalances it nor marks a datacenter
+// offline (router.go runs a Manager per datacenter and skips offline ones).
 // Deviation: autopilot judges a server's health from the leader's own
 // replication state (the follower's last contact and match index) instead of
 // the Status.RaftStats RPC it sends every ServerHealthInterval (2 s).
@@ -71,6 +74,8 @@ class Server final : public Delegate {
   void leave(Env& env, std::function<void(Env&)> done) override;
   // In-process RPC (Server.RPC): the same path as a request from the network.
   void rpc(Env& env, RpcRequest req, RpcDone done) override;
+  // server.go RemoveFailedNode: the LAN pool, then the WAN pool.
+  std::string remove_failed_node(Env& env, NodeId node, bool prune) override;
   void shutdown(Env& env) override;
   std::map<std::string, std::map<std::string, std::string>> stats() const override;
 
@@ -158,6 +163,8 @@ class Server final : public Delegate {
     uint64_t autopilot_timer = 0;
     std::map<NodeId, Time> healthy_since;  // autopilot: stable since (absent: unhealthy)
     Time last_autopilot_reconcile = 0;
+    Time autopilot_start = 0;
+    std::set<NodeId> config_pending;  // autopilot's queued Raft changes, by server
   };
   struct ReconcileItem {
     NodeId member = kNoNode;
@@ -176,6 +183,8 @@ class Server final : public Delegate {
   void autopilot_tick(Env& env);
   void autopilot_add_server(Env& env, NodeId m, std::function<void(Env&)> next);
   void autopilot_prune(Env& env);
+  // A promotion or removal autopilot queues (at most one per server at a time).
+  void autopilot_change(Env& env, ConfigOp op, NodeId id);
   bool member_alive(NodeId n) const;
   void push_reconcile(Env& env, NodeId member, uint64_t status);
 

@@ -445,6 +445,27 @@ Agent* ConsulLayer::agent(core::NodeId id) const {
 
 bool ConsulLayer::running(core::NodeId id) const { return agent(id) != nullptr && !sim_->is_paused(id); }
 
+bool ConsulLayer::passes_filters(const Fired& f, core::NodeId id) const {
+  // A filter is a prefix of the value; a leading '^' changes nothing, a
+  // trailing '$' makes it the whole value; an empty filter passes all.
+  const auto match = [](std::string filter, const std::string& value) {
+    if (!filter.empty() && filter.front() == '^') filter.erase(0, 1);
+    if (!filter.empty() && filter.back() == '$') return value == filter.substr(0, filter.size() - 1);
+    return value.compare(0, filter.size(), filter) == 0;
+  };
+  const Agent* a = agent(id);
+  if (!a || dc_of(id) != f.dc) return false;
+  if (!f.node_filter.empty() && !match(f.node_filter, directory_->at(id).name)) return false;
+  if (f.service_filter.empty()) return true;
+  for (const auto& [sid, st] : a->local().services()) {
+    if (st.deleted || !st.has_record || !match(f.service_filter, sid)) continue;
+    if (f.tag_filter.empty()) return true;
+    for (const std::string& tag : st.service.tags)
+      if (match(f.tag_filter, tag)) return true;
+  }
+  return false;
+}
+
 Agent* ConsulLayer::leader_agent(uint32_t dc) const {
   Agent* best = nullptr;
   uint64_t term = 0;
@@ -499,7 +520,12 @@ void ConsulLayer::on_record(core::Time now, core::NodeId v, const core::Record& 
     if (r.a == ag::kCheckStatus) ++check_transitions_;
   } else if (r.kind == ag::kRecordUserEvent) {
     auto it = fired_.find(r.a);
-    if (it != fired_.end()) it->second.delivered.emplace(v, now);
+    if (it != fired_.end()) {
+      it->second.delivered.emplace(v, now);
+      if (wrong_event_.empty() && !passes_filters(it->second, v))
+        wrong_event_ = "user event " + it->second.name + " was stored by " + directory_->at(v).name +
+                       ", whose node name and services its filters reject";
+    }
   } else if (r.kind == ag::kRecordReconcile) {
     switch (r.c) {
       case ag::kReconcileRegistered: ++reconcile_registered_; break;
@@ -741,17 +767,15 @@ std::string ConsulLayer::action(const std::string& name, const std::vector<core:
       Fired f;
       f.at = sim_->now();
       f.name = ea.name;
-      const uint32_t dc = ea.datacenter.empty() ? dc_of(v)
-                                                : static_cast<uint32_t>(std::find(directory_->datacenters.begin(),
-                                                                                  directory_->datacenters.end(),
-                                                                                  ea.datacenter) -
-                                                                        directory_->datacenters.begin());
-      for (core::NodeId u = 0; u < directory_->nodes.size(); ++u) {
-        Agent* au = agent(u);
-        if (!au || dc_of(u) != dc) continue;
-        if (core::agent::should_process_user_event(ev, directory_->at(u).name, au->local().services()))
-          f.eligible.push_back(u);
-      }
+      f.node_filter = ea.node_filter;
+      f.service_filter = ea.service_filter;
+      f.tag_filter = ea.tag_filter;
+      f.dc = ea.datacenter.empty() ? dc_of(v)
+                                   : static_cast<uint32_t>(std::find(directory_->datacenters.begin(),
+                                                                     directory_->datacenters.end(), ea.datacenter) -
+                                                           directory_->datacenters.begin());
+      for (core::NodeId u = 0; u < directory_->nodes.size(); ++u)
+        if (agent(u) && dc_of(u) == f.dc && passes_filters(f, u)) f.eligible.push_back(u);
       fired_[key] = std::move(f);
       err = a->fire_event(env, ev, ea.datacenter, [this, key](core::Env&, const core::agent::RpcResponse& r) {
         auto it = fired_.find(key);
@@ -787,7 +811,14 @@ std::string ConsulLayer::action(const std::string& name, const std::vector<core:
         say("no snapshot saved yet: nothing restored");
         continue;
       }
-      a->delegate().snapshot_rpc(env, snapshot_, nullptr);
+      // The restored store forgets what was written after the snapshot:
+      // acknowledged writes before the restore no longer count.
+      const uint32_t dc = dc_of(v);
+      a->delegate().snapshot_rpc(env, snapshot_, [this, dc](core::Env&, const core::agent::RpcResponse& r) {
+        if (!r.ok) return;
+        for (auto it = last_acked_.begin(); it != last_acked_.end();)
+          it = it->first.first == dc && it->second.first < r.raft_index ? last_acked_.erase(it) : std::next(it);
+      });
       ok(vname + " restores the last snapshot");
     }
     if (!err.empty()) say(vname + ": " + err);
@@ -892,12 +923,18 @@ bool ConsulLayer::holds(const Expectation& e, std::string& detail) {
     for (const auto& [key, f] : fired_) order.push_back(&f);
     std::sort(order.begin(), order.end(), [](const Fired* x, const Fired* y) { return x->at < y->at; });
     size_t later = order.size();  // events fired after this one
+    if (!wrong_event_.empty()) {
+      detail = wrong_event_;
+      return false;
+    }
     for (const Fired* f : order) {
       --later;
       if (!f->accepted) continue;
       if (later >= core::agent::kEventBufferSize) continue;  // overwritten in the rings since
       for (core::NodeId u : f->eligible) {
-        if (!running(u) || f->delivered.count(u)) continue;
+        // Eligible then and now (an agent that dropped the service since
+        // may rightly have skipped it).
+        if (!running(u) || f->delivered.count(u) || !passes_filters(*f, u)) continue;
         detail = "user event " + f->name + " did not reach " + directory_->at(u).name;
         return false;
       }
@@ -990,8 +1027,9 @@ bool ConsulLayer::connected(core::NodeId id) const {
   if (!running(id)) return false;
   Agent* l = leader_agent(dc_of(id));
   if (!l) return false;
-  // The agent's RPCs reach the leader (directly or through a server).
-  return sim_->network().reachable(id, l->self()) || directory_->at(id).server;
+  // The agent and its datacenter's leader can exchange messages (its RPCs
+  // reach the leader directly or through a server that can).
+  return id == l->self() || (sim_->network().reachable(id, l->self()) && sim_->network().reachable(l->self(), id));
 }
 
 core::Duration ConsulLayer::stale_bound(core::NodeId id) const {

@@ -130,7 +130,9 @@ class ConsulLayer final : public Layer, public KvTarget {
   struct Fired {
     core::Time at = 0;
     std::string name;
-    std::vector<core::NodeId> eligible;  // running agents whose filters pass
+    std::string node_filter, service_filter, tag_filter;
+    uint32_t dc = 0;
+    std::vector<core::NodeId> eligible;  // running agents whose filters passed when it was fired
     std::map<core::NodeId, core::Time> delivered;
     bool accepted = false;  // the RPC answered ok
   };
@@ -141,6 +143,10 @@ class ConsulLayer final : public Layer, public KvTarget {
   };
 
   bool running(core::NodeId id) const;
+  // Whether agent `id`'s node name and live services pass an event's
+  // filters, decided here from docs/consul.md's rule and not with the
+  // agent's own code, so that the checker can catch a filter bug.
+  bool passes_filters(const Fired& f, core::NodeId id) const;
   core::agent::Agent* leader_agent(uint32_t dc) const;
   uint32_t dc_of(core::NodeId id) const { return directory_->at(id).dc; }
   std::string describe_local_mismatch(core::NodeId id, const core::catalog::Store& st) const;
@@ -183,6 +189,7 @@ class ConsulLayer final : public Layer, public KvTarget {
   // shows a service its connected agent does not have.
   std::map<std::pair<core::NodeId, std::string>, core::Time> stale_since_;
   std::optional<Violation> stale_violation_;
+  std::string wrong_event_;  // the first user event stored by an agent whose filters reject it
   std::vector<core::NodeId> touched_;
 };
 
