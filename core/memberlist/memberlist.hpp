@@ -93,6 +93,12 @@ class Memberlist {
   State state(NodeId n) const { return static_cast<State>(members_[n].state); }
   Incarnation incarnation(NodeId n) const { return members_[n].incarnation; }
   int health_score() const { return awareness_.score(); }
+  // The pending suspicion of member `n` (its confirmations and deadline),
+  // nullptr when `n` is not suspected here.
+  const Suspicion* suspicion(NodeId n) const {
+    auto it = suspicions_.find(n);
+    return it == suspicions_.end() ? nullptr : &it->second;
+  }
   size_t queued_broadcasts() const { return broadcasts_.size(); }
   // The probe list in its current order (for tests).
   const std::vector<NodeId>& node_list() const { return nodes_; }

@@ -199,7 +199,7 @@ class Simulation {
   size_t engine_bytes() const;
   static constexpr size_t bytes_per_inflight_message() { return sizeof(PoolSlot) + sizeof(Event); }
 
-  void set_trace_writer(TraceWriter* writer) { writer_ = writer; }
+  void set_trace_writer(TraceSink* writer) { writer_ = writer; }
   void add_observer(Observer* o) { observers_.push_back(o); }
 
  private:
@@ -346,7 +346,7 @@ class Simulation {
   // first seen (family_slot_[family] is the block's number + 1, 0 = none yet).
   std::vector<TypeStats> type_stats_;
   uint8_t family_slot_[256] = {};
-  TraceWriter* writer_ = nullptr;
+  TraceSink* writer_ = nullptr;
   std::vector<Observer*> observers_;
   uint64_t events_processed_ = 0;
   uint64_t livelock_limit_ = 50'000'000;

@@ -15,6 +15,8 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/types.hpp"
 
@@ -85,9 +87,30 @@ class TraceLine {
   std::string s_;
 };
 
+// Where the trace's lines go: a file (TraceWriter) or memory (MemoryTrace,
+// for the Python module).
+class TraceSink {
+ public:
+  virtual ~TraceSink() = default;
+  // One complete JSON object, no newline.
+  virtual void line(const std::string& json_object) = 0;
+};
+
+// Keeps every line in memory, in order.
+class MemoryTrace final : public TraceSink {
+ public:
+  void line(const std::string& json_object) override { lines_.push_back(json_object); }
+  const std::vector<std::string>& lines() const { return lines_; }
+  // Hands the lines over and starts empty.
+  std::vector<std::string> take() { return std::exchange(lines_, {}); }
+
+ private:
+  std::vector<std::string> lines_;
+};
+
 // The same discipline serves every file a run writes as it goes or at its
 // end (the KV history too): `what` names the file in error messages.
-class TraceWriter {
+class TraceWriter final : public TraceSink {
  public:
   // Opens "<path>.partial"; throws std::runtime_error if it cannot.
   explicit TraceWriter(std::string path, std::string what = "trace");
@@ -96,7 +119,7 @@ class TraceWriter {
   TraceWriter& operator=(const TraceWriter&) = delete;
 
   // Writes one line (the caller passes a complete JSON object, no newline).
-  void line(const std::string& json_object);
+  void line(const std::string& json_object) override;
   // Flushes, closes and renames to the final path; throws on I/O failure.
   void commit();
   const std::string& path() const { return path_; }

@@ -82,6 +82,25 @@ class Layer {
   // The first violation of an always-property of this layer, if any.
   virtual std::optional<Violation> violation(const std::string& property) const = 0;
   virtual void finish() {}
+
+  // --- state for embeddings (the Python module) ---
+  // Adds this layer's view of node `id` to `out`, under its own key
+  // (out["raft"] = {...}); nothing for a node it does not run on or that is
+  // down. Read between events only.
+  virtual void describe_node(core::NodeId /*id*/, nlohmann::json& /*out*/) const {}
+  // The named queries this layer answers (name, one-line help, the
+  // arguments it takes).
+  struct QueryDef {
+    std::string name;
+    std::string help;
+    std::vector<std::string> args;
+  };
+  virtual std::vector<QueryDef> queries() const { return {}; }
+  // Runs query `name` (one of queries()) with `args`, an object of its
+  // arguments already checked to be among QueryDef::args; throws
+  // std::invalid_argument on a bad value (an unknown node, ...).
+  virtual nlohmann::json query(const std::string& /*name*/, const nlohmann::json& /*args*/) const { return nullptr; }
+
   // metrics[name()] in the run summary.
   virtual nlohmann::json metrics() const = 0;
   // A short readable report of metrics() for the human summary of `run`.

@@ -3,6 +3,7 @@
 #include "sim/layers/memberlist.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <cstdio>
 #include <ostream>
 
@@ -280,6 +281,49 @@ void MemberlistLayer::close_if_converged(core::Time now, core::NodeId j) {
     all_know_ns_.push_back(now - e.start);
   }
   open_.erase(it);
+}
+
+// ---------------------------------------------------------------- state
+
+void MemberlistLayer::describe_node(core::NodeId id, json& out) const {
+  const core::memberlist::Memberlist* ml = lookup_ ? lookup_(id) : nullptr;
+  if (!ml) return;
+  uint32_t suspects = 0;
+  for (core::NodeId j = 0; j < n_; ++j)
+    if (ml->knows(j) && ml->state(j) == State::kSuspect) ++suspects;
+  out["memberlist"] = {{"running", ml->running()},
+                       {"incarnation", ml->incarnation(id)},
+                       {"health_score", ml->health_score()},
+                       {"nodes", ml->num_nodes()},
+                       {"members", ml->num_members()},
+                       {"suspects", suspects}};
+}
+
+std::vector<Layer::QueryDef> MemberlistLayer::queries() const {
+  return {{"memberlist_views", "a member's memberlist view: {name: {\"state\", \"incarnation\"}}", {"node"}},
+          {"suspicions",
+           "the member's pending suspicions: {name: {\"confirmations\", \"wanted\", \"since_ns\", \"deadline_ns\", "
+           "\"min_ns\", \"max_ns\"}} (its local clock)",
+           {"node"}}};
+}
+
+json MemberlistLayer::query(const std::string& name, const json& args) const {
+  if (!args.contains("node") || !args["node"].is_string()) throw std::invalid_argument(name + "() needs node=NAME");
+  const core::NodeId id = sim_->find_node(args["node"].get<std::string>());
+  if (id == core::kNoNode) throw std::invalid_argument("unknown node '" + args["node"].get<std::string>() + "'");
+  const core::memberlist::Memberlist* ml = lookup_ ? lookup_(id) : nullptr;
+  if (!ml) throw std::invalid_argument("node '" + sim_->node_name(id) + "' is down");
+  json out = json::object();
+  for (core::NodeId j = 0; j < n_; ++j) {
+    if (!ml->knows(j)) continue;
+    if (name == "memberlist_views") {
+      out[sim_->node_name(j)] = {{"state", core::memberlist::state_name(ml->state(j))}, {"incarnation", ml->incarnation(j)}};
+    } else if (const core::memberlist::Suspicion* sp = ml->suspicion(j)) {
+      out[sim_->node_name(j)] = {{"confirmations", sp->confirmations()}, {"wanted", sp->k()}, {"since_ns", sp->start()},
+                                 {"deadline_ns", sp->deadline()}, {"min_ns", sp->min()}, {"max_ns", sp->max()}};
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- results

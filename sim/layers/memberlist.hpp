@@ -59,6 +59,9 @@ class MemberlistLayer final : public Layer {
   std::optional<Violation> violation(const std::string& property) const override;
   nlohmann::json metrics() const override;
   void print_metrics(const nlohmann::json& metrics, std::ostream& out) const override;
+  void describe_node(core::NodeId id, nlohmann::json& out) const override;
+  std::vector<QueryDef> queries() const override;
+  nlohmann::json query(const std::string& name, const nlohmann::json& args) const override;
 
   // Wiring by the node-making layer.
   void set_lookup(MemberlistOf lookup) { lookup_ = std::move(lookup); }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <ostream>
+#include <stdexcept>
 
 #include "core/check.hpp"
 #include "core/raft/state_machine.hpp"
@@ -577,6 +578,60 @@ json RaftLayer::cluster_metrics(const Cluster& c) const {
           {"downtime", quantiles_ns(downtimes)},
           {"checker", c.checker.summary()},
           {"servers", servers}};
+}
+
+void RaftLayer::describe_node(core::NodeId id, json& out) const {
+  const core::raft::Node* n = id < nodes_.size() ? nodes_[id] : nullptr;
+  if (!n) return;
+  const core::raft::Configuration& conf = n->latest_configuration();
+  const core::raft::Server* me = conf.find(id);
+  out["raft"] = {{"role", core::raft::role_name(n->role())},
+                 {"term", n->term()},
+                 {"leader", n->leader() == core::kNoNode ? json(nullptr) : json(sim_->node_name(n->leader()))},
+                 {"commit_index", n->commit_index()},
+                 {"last_applied", n->last_applied()},
+                 {"last_log_index", n->last_log_index()},
+                 {"snapshot_index", n->snapshot_index()},
+                 {"suffrage", !me ? "none" : me->suffrage == core::raft::Suffrage::kVoter ? "voter" : "nonvoter"}};
+}
+
+std::vector<Layer::QueryDef> RaftLayer::queries() const {
+  return {{"raft_configuration", "a server's latest Raft configuration: {name: \"voter\" | \"nonvoter\"}", {"node"}},
+          {"raft_log", "a server's log entries in [first, last]: index, term, type", {"node", "first", "last"}}};
+}
+
+json RaftLayer::query(const std::string& name, const json& args) const {
+  const auto node = [&]() -> const core::raft::Node& {
+    if (!args.contains("node") || !args["node"].is_string()) throw std::invalid_argument(name + "() needs node=NAME");
+    const core::NodeId id = sim_->find_node(args["node"].get<std::string>());
+    if (id == core::kNoNode) throw std::invalid_argument("unknown node '" + args["node"].get<std::string>() + "'");
+    if (id >= nodes_.size() || !nodes_[id])
+      throw std::invalid_argument("node '" + sim_->node_name(id) + "' runs no Raft now (down, or not a server)");
+    return *nodes_[id];
+  };
+  const core::raft::Node& n = node();
+  if (name == "raft_configuration") {
+    json out = json::object();
+    for (const core::raft::Server& s : n.latest_configuration().servers)
+      out[sim_->node_name(s.id)] = s.suffrage == core::raft::Suffrage::kVoter ? "voter" : "nonvoter";
+    return out;
+  }
+  const auto bound = [&](const char* key, uint64_t dflt) -> uint64_t {
+    if (!args.contains(key)) return dflt;
+    if (!args[key].is_number_unsigned()) throw std::invalid_argument(std::string(key) + " must be a non-negative integer");
+    return args[key].get<uint64_t>();
+  };
+  const uint64_t first = std::max(bound("first", n.first_log_index()), n.first_log_index());
+  const uint64_t last = std::min(bound("last", n.last_log_index()), n.last_log_index());
+  json out = json::array();
+  static const char* const kTypes[] = {"command", "noop", "configuration", "barrier"};
+  for (uint64_t i = first; i <= last && i != 0; ++i) {
+    const auto e = n.entry_info(i);
+    if (!e) continue;
+    const auto t = static_cast<size_t>(e->type);
+    out.push_back({{"index", e->index}, {"term", e->term}, {"type", t < 4 ? kTypes[t] : "unknown"}});
+  }
+  return out;
 }
 
 json RaftLayer::metrics() const {

@@ -72,6 +72,9 @@ class RaftLayer final : public Layer, public KvTarget {
   std::optional<Violation> violation(const std::string& property) const override;
   nlohmann::json metrics() const override;
   void print_metrics(const nlohmann::json& metrics, std::ostream& out) const override;
+  void describe_node(core::NodeId id, nlohmann::json& out) const override;
+  std::vector<QueryDef> queries() const override;
+  nlohmann::json query(const std::string& name, const nlohmann::json& args) const override;
 
   // KvTarget
   const std::vector<core::NodeId>& kv_servers() const override { return clusters_.front().servers; }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <numeric>
 #include <ostream>
+#include <stdexcept>
 
 #include "core/serf/records.hpp"
 #include "sim/engine/stats.hpp"
@@ -376,6 +377,35 @@ bool SerfLayer::holds(const Expectation& e, std::string& detail) {
 }
 
 std::optional<Violation> SerfLayer::violation(const std::string& /*property*/) const { return std::nullopt; }
+
+void SerfLayer::describe_node(core::NodeId id, json& out) const {
+  const core::serf::Serf* sf = serf_of(id);
+  if (!sf) return;
+  out["serf"] = {{"state", core::serf::serf_state_name(sf->state())},
+                 {"members", sf->num_members()},
+                 {"alive", sf->count(MemberStatus::kAlive)},
+                 {"leaving", sf->count(MemberStatus::kLeaving)},
+                 {"left", sf->count(MemberStatus::kLeft)},
+                 {"failed", sf->count(MemberStatus::kFailed)},
+                 {"member_time", sf->member_clock()},
+                 {"event_time", sf->event_clock()}};
+}
+
+std::vector<Layer::QueryDef> SerfLayer::queries() const {
+  return {{"serf_members", "a member's serf view: {name: \"alive\" | \"leaving\" | \"left\" | \"failed\"}", {"node"}}};
+}
+
+json SerfLayer::query(const std::string& name, const json& args) const {
+  if (!args.contains("node") || !args["node"].is_string()) throw std::invalid_argument(name + "() needs node=NAME");
+  const core::NodeId id = sim_->find_node(args["node"].get<std::string>());
+  if (id == core::kNoNode) throw std::invalid_argument("unknown node '" + args["node"].get<std::string>() + "'");
+  const core::serf::Serf* sf = serf_of(id);
+  if (!sf) throw std::invalid_argument("node '" + sim_->node_name(id) + "' is down");
+  json out = json::object();
+  for (core::NodeId j = 0; j < n_; ++j)
+    if (sf->status(j) != MemberStatus::kNone) out[sim_->node_name(j)] = core::serf::member_status_name(sf->status(j));
+  return out;
+}
 
 json SerfLayer::metrics() const {
   std::vector<int64_t> p50, p90, p99, all;

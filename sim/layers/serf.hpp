@@ -62,6 +62,9 @@ class SerfLayer final : public Layer {
   std::optional<Violation> violation(const std::string& property) const override;
   nlohmann::json metrics() const override;
   void print_metrics(const nlohmann::json& metrics, std::ostream& out) const override;
+  void describe_node(core::NodeId id, nlohmann::json& out) const override;
+  std::vector<QueryDef> queries() const override;
+  nlohmann::json query(const std::string& name, const nlohmann::json& args) const override;
 
   // The LAN Serf of a running host: through the lookup a node-making layer
   // set (a Consul agent's), else the host's own GossipNode.

@@ -42,6 +42,8 @@ Runner::Runner(const Scenario& scenario, const RunOptions& options)
   if (!options.trace_path.empty()) {
     writer_ = std::make_unique<TraceWriter>(options.trace_path);
     sim_->set_trace_writer(writer_.get());
+  } else if (options.trace_sink != nullptr) {
+    sim_->set_trace_writer(options.trace_sink);
   }
   if (!options.history_path.empty()) history_ = std::make_unique<TraceWriter>(options.history_path, "history");
   sim_->start_all();

@@ -35,6 +35,9 @@ struct RunOptions {
   // The KV client history (docs/history-format.md): EDN when it ends in
   // ".edn", else JSON Lines; empty = none. Needs a kv workload.
   std::string history_path;
+  // Trace lines to memory too (not owned; must outlive the run). Ignored
+  // when trace_path is set.
+  TraceSink* trace_sink = nullptr;
 };
 
 class Runner {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ostream>
+#include <stdexcept>
 
 #include "core/check.hpp"
 #include "sim/check/conservation.hpp"
@@ -104,6 +105,42 @@ void Stack::print_metrics(const json& m, std::ostream& out) const {
     if (m.contains(l.layer->name())) l.layer->print_metrics(m[l.layer->name()], out);
   for (const auto& w : workloads_)
     if (m.contains(w->name())) w->print_metrics(m[w->name()], out);
+}
+
+json Stack::node(core::NodeId id) const {
+  const NodeSpec& spec = scenario_.nodes.at(id);
+  json out = {{"name", spec.name},
+              {"id", id},
+              {"server", spec.server},
+              {"datacenter", scenario_.datacenters.at(spec.dc)},
+              {"up", sim_->is_up(id)},
+              {"paused", sim_->is_paused(id)}};
+  if (sim_->is_up(id))
+    for (const Slot& l : layers_) l.layer->describe_node(id, out);
+  return out;
+}
+
+std::vector<Layer::QueryDef> Stack::queries() const {
+  std::vector<Layer::QueryDef> out;
+  for (const Slot& l : layers_)
+    for (Layer::QueryDef& q : l.layer->queries()) out.push_back(std::move(q));
+  return out;
+}
+
+json Stack::query(const std::string& name, const json& args) const {
+  for (const Slot& l : layers_) {
+    for (const Layer::QueryDef& q : l.layer->queries()) {
+      if (q.name != name) continue;
+      if (!args.is_object()) throw std::invalid_argument("the arguments of " + name + " are keywords");
+      for (auto it = args.begin(); it != args.end(); ++it)
+        if (std::find(q.args.begin(), q.args.end(), it.key()) == q.args.end())
+          throw std::invalid_argument(name + "() got an unexpected argument '" + it.key() + "'");
+      return l.layer->query(name, args);
+    }
+  }
+  std::string names;
+  for (const Layer::QueryDef& q : queries()) names += (names.empty() ? "" : ", ") + q.name;
+  throw std::invalid_argument("no query '" + name + "' in protocol " + def_.name + " (queries: " + names + ")");
 }
 
 Layer* Stack::layer(const std::string& name) const {

@@ -50,6 +50,14 @@ class Stack final : public Observer {
   void print_metrics(const nlohmann::json& metrics, std::ostream& out) const;
 
   Layer* layer(const std::string& name) const;
+
+  // A node as every layer sees it: {"name", "id", "server", "datacenter",
+  // "up", "paused"} and each layer's own key (Layer::describe_node).
+  nlohmann::json node(core::NodeId id) const;
+  // Every layer's queries, and one run by name (std::invalid_argument for an
+  // unknown name or argument).
+  std::vector<Layer::QueryDef> queries() const;
+  nlohmann::json query(const std::string& name, const nlohmann::json& args) const;
   // The scenario's workload of that name; nullptr when it has none.
   Workload* workload(const std::string& name) const;
 

@@ -57,4 +57,8 @@ Scenario parse_scenario(const std::string& json_text, const std::string& origin)
 
 Scenario load_scenario_file(const std::string& path) { return load_scenario_file(path, stacks()); }
 
+Fault parse_fault(const Scenario& base, const nlohmann::json& fault, const std::string& path) {
+  return parse_fault(base, fault, stacks(), path);
+}
+
 }  // namespace sim

@@ -14,5 +14,6 @@ const StackRegistry& stacks();
 // parse_scenario / load_scenario_file against stacks().
 Scenario parse_scenario(const std::string& json_text, const std::string& origin = "scenario");
 Scenario load_scenario_file(const std::string& path);
+Fault parse_fault(const Scenario& base, const nlohmann::json& fault, const std::string& path = "$");
 
 }  // namespace sim

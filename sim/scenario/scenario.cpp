@@ -891,6 +891,19 @@ Scenario parse_scenario(const std::string& json_text, const StackRegistry& stack
   return std::move(p.s);
 }
 
+Fault parse_fault(const Scenario& base, const json& fault, const StackRegistry& stacks, const std::string& path) {
+  Parser p(stacks);
+  p.stack = stacks.find(base.stack);
+  if (p.stack == nullptr) throw ScenarioInvalid({{"$.protocol", "unknown protocol \"" + base.stack + "\""}});
+  p.s = base;
+  p.s.faults.clear();
+  for (core::NodeId i = 0; i < p.s.nodes.size(); ++i) p.by_name[p.s.nodes[i].name] = i;
+  p.fault(Reader(fault, path, p.errors), p.fault_actions());
+  if (!p.errors.empty()) throw ScenarioInvalid(std::move(p.errors));
+  if (p.s.faults.size() != 1) throw ScenarioInvalid({{path, "not a fault"}});
+  return std::move(p.s.faults.front());
+}
+
 Scenario load_scenario_file(const std::string& path, const StackRegistry& stacks) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ScenarioInvalid({{"$", "cannot read scenario file '" + path + "'"}});

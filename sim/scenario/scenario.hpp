@@ -172,6 +172,12 @@ struct Scenario {
 Scenario parse_scenario(const std::string& json_text, const StackRegistry& stacks,
                         const std::string& origin = "scenario");
 Scenario load_scenario_file(const std::string& path, const StackRegistry& stacks);
+// One fault object ({"at": ..., ACTION: TARGET, ...}) read as the parser reads
+// a fault of a document about `base`'s nodes and stack: the same checks and
+// error texts (reported at `path`); the consistency rules over a whole fault
+// list do not apply. Throws ScenarioInvalid.
+Fault parse_fault(const Scenario& base, const nlohmann::json& fault, const StackRegistry& stacks,
+                  const std::string& path = "$");
 
 // The writer: a document that parses back to an equal Scenario
 // (parse_scenario(write_scenario(s).dump(), ...) == s).
