@@ -174,6 +174,7 @@ class ConsulLayer final : public Layer, public KvTarget {
   std::map<core::agent::Method, RpcStat> rpcs_;
   std::vector<core::Time> last_full_sync_;
   std::vector<std::pair<uint64_t, int64_t>> full_sync_periods_;  // (scale factor at the time, period ns)
+  std::vector<core::Time> full_sync_period_starts_;               // when each of them began
   uint64_t full_syncs_ok_ = 0, full_syncs_failed_ = 0, partial_syncs_ok_ = 0, partial_syncs_failed_ = 0;
   std::vector<core::Time> unsynced_since_;  // first local change not yet seen synced (-1: none)
   std::vector<int64_t> converge_ns_;
