@@ -570,7 +570,12 @@ void ConsulLayer::on_lifecycle(core::Time /*now*/, core::NodeId node, Lifecycle 
 
 // ---------------------------------------------------------------- the KV target
 
-bool ConsulLayer::kv_running(core::NodeId a) const { return running(a) && !agent(a)->leaving(); }
+bool ConsulLayer::kv_running(core::NodeId a) const {
+  // running(a) && !agent(a)->leaving(), with one look-up: the workload asks
+  // this of every agent it may go through, for every operation.
+  const Agent* p = agent(a);
+  return p != nullptr && !sim_->is_paused(a) && !p->leaving();
+}
 
 bool ConsulLayer::kv_submit(core::NodeId via, uint64_t request, const KvOp& op) {
   Agent* a = agent(via);
@@ -1024,13 +1029,12 @@ bool ConsulLayer::holds(const Expectation& e, std::string& detail) {
   return false;
 }
 
-bool ConsulLayer::connected(core::NodeId id) const {
-  if (!running(id)) return false;
-  Agent* l = leader_agent(dc_of(id));
-  if (!l) return false;
+bool ConsulLayer::connected(core::NodeId id, const Agent* leader) const {
+  if (!leader || !running(id)) return false;
   // The agent and its datacenter's leader can exchange messages (its RPCs
   // reach the leader directly or through a server that can).
-  return id == l->self() || (sim_->network().reachable(id, l->self()) && sim_->network().reachable(l->self(), id));
+  return id == leader->self() ||
+         (sim_->network().reachable(id, leader->self()) && sim_->network().reachable(leader->self(), id));
 }
 
 core::Duration ConsulLayer::stale_bound(core::NodeId id) const {
@@ -1052,7 +1056,7 @@ void ConsulLayer::sample_stale() {
     if (!l) continue;
     const core::catalog::Store& st = l->server()->store();
     for (core::NodeId v = 0; v < directory_->nodes.size(); ++v) {
-      if (dc_of(v) != dc || !connected(v)) continue;
+      if (dc_of(v) != dc || !connected(v, l)) continue;  // l is leader_agent(dc), found once per sample
       Agent* a = agent(v);
       const std::string& node = directory_->at(v).name;
       auto ns = st.node_services(node).value;

@@ -153,7 +153,8 @@ class ConsulLayer final : public Layer, public KvTarget {
   bool catalog_matches(core::NodeId id, const core::catalog::Store& st, std::string* why) const;
   void sample_stale();
   core::Duration stale_bound(core::NodeId id) const;
-  bool connected(core::NodeId id) const;
+  // Running, and able to exchange messages with `leader` (leader_agent(dc_of(id)); nullptr: none).
+  bool connected(core::NodeId id, const core::agent::Agent* leader) const;
   void kv_answer(core::NodeId via, uint64_t request, const KvOp& op, const core::agent::RpcResponse& resp);
   // The datacenter whose KV store an operation through `via` reaches.
   uint32_t kv_dc(core::NodeId via) const;
