@@ -153,9 +153,14 @@ def print_header(out):
     out.flush()
 
 
+def ms(seconds):
+    """Seconds with three decimals, truncated (239.9999 s shows as 239.999 s, not 240.000 s)."""
+    return f"{math.floor(seconds * 1000) / 1000:.3f} s"
+
+
 def print_row(r, out):
     print(f"| {r['n']:,} | {r['f']} | [{r['expected_min_s']:.0f} s, {r['expected_max_s']:.0f} s) "
-          f"| {r['expected_mean_s']:.1f} s | {r['measured_mean_s']:.2f} s | {r['min_s']:.3f} s | {r['max_s']:.3f} s "
+          f"| {r['expected_mean_s']:.1f} s | {r['measured_mean_s']:.2f} s | {ms(r['min_s'])} | {ms(r['max_s'])} "
           f"| {r['periods']:,} | {r['ratio']:.3f} | {r['all_periods']:,}, {r['all_mean_s']:.2f} s | {r['wall_s']:.1f} s |",
           file=out)
     out.flush()
