@@ -13,6 +13,7 @@
 
 #include "core/check.hpp"
 #include "sim/run/bench.hpp"
+#include "sim/run/bench_consul.hpp"
 #include "sim/run/bench_gossip.hpp"
 #include "sim/engine/distribution.hpp"
 #include "sim/run/runner.hpp"
@@ -159,6 +160,62 @@ int cmd_bench_gossip(uint32_t nodes, const std::string& virtual_text, bool cold,
   return r.ok ? kExitOk : kExitFailed;
 }
 
+int cmd_bench_consul(sim::ConsulBenchParams p, const std::string& virtual_text, bool as_json) {
+  if (!sim::parse_duration(virtual_text, p.virtual_ns) || p.virtual_ns <= 0)
+    throw std::invalid_argument("--virtual: expected a positive duration such as \"2m\" or \"600s\", got \"" + virtual_text + "\"");
+  const sim::ConsulBenchResult r = sim::run_consul_bench(p);
+  if (as_json) {
+    json j = {{"workload", "consul"},
+              {"agents", p.agents},
+              {"servers", p.servers},
+              {"kv_rate", p.kv_rate},
+              {"virtual_time_ns", p.virtual_ns},
+              {"wall_seconds", r.wall_seconds},
+              {"setup_seconds", r.setup_seconds},
+              {"wall_per_virtual_second", r.wall_per_virtual_second},
+              {"events", r.events},
+              {"events_per_virtual_second", r.events_per_virtual_second},
+              {"events_per_second", r.events_per_second},
+              {"messages_delivered", r.messages},
+              {"messages_per_virtual_second", r.messages_per_virtual_second},
+              {"peak_rss_bytes", r.peak_rss_bytes},
+              {"bytes_per_agent", r.bytes_per_agent},
+              {"trace_hash", sim::hex16(r.trace_hash)},
+              {"health",
+               {{"leader", r.leader},
+                {"registered", r.registered},
+                {"serf_health_passing", r.passing},
+                {"kv_submitted", r.kv_submitted},
+                {"kv_acknowledged", r.kv_acknowledged}}},
+              {"anti_entropy", {{"full_syncs", r.full_syncs}, {"partial_syncs", r.partial_syncs}}},
+              {"ok", r.ok}};
+    if (!r.ok) j["error"] = r.error;
+    std::cout << j.dump() << "\n";
+  } else {
+    std::printf("workload consul  N=%u agents (%u servers, %u clients), KV load %g/s through the clients from 10s\n", p.agents,
+                p.servers, p.agents - p.servers, p.kv_rate);
+    std::printf("virtual time          %s\n", sim::format_duration(p.virtual_ns).c_str());
+    std::printf("wall seconds          %.3f (setup %.3f, then %.5f per virtual second)\n", r.wall_seconds, r.setup_seconds,
+                r.wall_per_virtual_second);
+    std::printf("events                %llu (%.0f per virtual second, %.0f per wall second)\n",
+                static_cast<unsigned long long>(r.events), r.events_per_virtual_second, r.events_per_second);
+    std::printf("messages delivered    %llu (%.0f per virtual second)\n", static_cast<unsigned long long>(r.messages),
+                r.messages_per_virtual_second);
+    std::printf("peak RSS              %.1f MiB (%.0f bytes per agent)\n", static_cast<double>(r.peak_rss_bytes) / (1024.0 * 1024.0),
+                r.bytes_per_agent);
+    std::printf("leader                %s\n", r.leader.empty() ? "none" : r.leader.c_str());
+    std::printf("catalog               %u of %u agents registered, %u with serfHealth passing\n", r.registered, p.agents, r.passing);
+    if (p.kv_rate > 0)
+      std::printf("KV load               %llu of %llu operations acknowledged\n", static_cast<unsigned long long>(r.kv_acknowledged),
+                  static_cast<unsigned long long>(r.kv_submitted));
+    std::printf("anti-entropy          %llu full syncs, %llu partial\n", static_cast<unsigned long long>(r.full_syncs),
+                static_cast<unsigned long long>(r.partial_syncs));
+    std::printf("trace hash            %s\n", sim::hex16(r.trace_hash).c_str());
+    if (!r.ok) std::fprintf(stderr, "clustersim: bench failed: %s\n", r.error.c_str());
+  }
+  return r.ok ? kExitOk : kExitFailed;
+}
+
 int cmd_diff(const std::string& a, const std::string& b) {
   const sim::TraceDiff d = sim::diff_traces(a, b);
   if (d.line == 0) {
@@ -203,18 +260,29 @@ int main(int argc, char** argv) {
   bool bench_json = false;
   std::string bench_virtual = "60s";
   bool bench_cold = false, bench_no_coordinates = false;
-  auto* bench = app.add_subcommand("bench", "Run an engine benchmark of shared/bench/WORKLOAD.md through the full engine\n"
-                                            "(protocol nodes, network model, trace hash) and print its figures.");
+  sim::ConsulBenchParams consul_params;
+  auto* bench = app.add_subcommand("bench", "Run a benchmark through the full engine (protocol nodes, network model, trace hash)\n"
+                                            "and print its figures: shared/bench/WORKLOAD.md's hb and ring, a gossip pool,\n"
+                                            "or a datacenter of Consul agents. Exit 1 when the run is not healthy: hb and ring\n"
+                                            "missed a message, a gossip member does not see every other alive, or (consul) there\n"
+                                            "is no leader at the end, an agent is missing from the catalog or not passing serfHealth,\n"
+                                            "or under 99 % of the KV operations were acknowledged.");
   bench->add_option("workload", workload,
-                    "hb (heartbeat rounds) or ring (token ring), or gossip (serf over memberlist, Consul's LAN settings)")
+                    "hb (heartbeat rounds) or ring (token ring), gossip (serf over memberlist, Consul's LAN settings),\n"
+                    "or consul (Consul agents: servers with Raft and the catalog, clients, anti-entropy, a KV load)")
       ->required()
-      ->check(CLI::IsMember({"hb", "ring", "gossip"}));
-  bench->add_option("--nodes", nodes, "Number of nodes N")->required();
-  bench->add_option("--messages", messages, "Messages to deliver (default 1000000)");
+      ->check(CLI::IsMember({"hb", "ring", "gossip", "consul"}));
+  auto* nodes_opt = bench->add_option("--nodes", nodes, "hb, ring, gossip: number of nodes N (required)");
+  bench->add_option("--messages", messages, "hb, ring: messages to deliver (default 1000000)");
   bench->add_flag("--json", bench_json, "Print one JSON object");
-  bench->add_option("--virtual", bench_virtual, "gossip: virtual time to run (default 60s)");
+  bench->add_option("--virtual", bench_virtual, "gossip, consul: virtual time to run (default 60s)");
   bench->add_flag("--cold", bench_cold, "gossip: every member joins m0 at boot instead of starting in a formed pool");
   bench->add_flag("--no-coordinates", bench_no_coordinates, "gossip: serf's DisableCoordinates");
+  auto* agents_opt = bench->add_option("--agents", consul_params.agents,
+                                       "consul: number of agents N (required): --servers servers, the rest clients");
+  bench->add_option("--servers", consul_params.servers, "consul: number of servers (default 3)");
+  bench->add_option("--kv-rate", consul_params.kv_rate,
+                    "consul: KV operations per virtual second through the clients from 10s, half puts (default 100; 0 none)");
 
   std::string diff_a, diff_b;
   auto* diff = app.add_subcommand("diff", "Compare two JSON Lines traces; print the first divergence.\n"
@@ -244,6 +312,13 @@ int main(int argc, char** argv) {
   try {
     if (*validate) return cmd_validate(validate_path);
     if (*run) return cmd_run(run_args);
+    if (*bench && workload == "consul") {
+      if (agents_opt->count() == 0) throw std::invalid_argument("bench consul: --agents is required");
+      if (nodes_opt->count() > 0) throw std::invalid_argument("bench consul: --nodes does not apply (use --agents)");
+      return cmd_bench_consul(consul_params, bench_virtual, bench_json);
+    }
+    if (*bench && nodes_opt->count() == 0) throw std::invalid_argument("bench " + workload + ": --nodes is required");
+    if (*bench && agents_opt->count() > 0) throw std::invalid_argument("bench " + workload + ": --agents applies to consul only (use --nodes)");
     if (*bench && workload == "gossip") return cmd_bench_gossip(nodes, bench_virtual, bench_cold, !bench_no_coordinates, bench_json);
     if (*bench) return cmd_bench(workload, nodes, messages, bench_json);
     if (*diff) return cmd_diff(diff_a, diff_b);

@@ -508,6 +508,7 @@ void ConsulLayer::on_record(core::Time now, core::NodeId v, const core::Record& 
           const Agent* a = agent(v);
           const uint64_t f = a ? core::agent::scale_factor(a->delegate().lan_member_count()) : 1;
           full_sync_periods_.emplace_back(f, now - last_full_sync_[v]);
+          full_sync_period_starts_.push_back(last_full_sync_[v]);
         }
         last_full_sync_[v] = now;
       }
@@ -569,7 +570,12 @@ void ConsulLayer::on_lifecycle(core::Time /*now*/, core::NodeId node, Lifecycle 
 
 // ---------------------------------------------------------------- the KV target
 
-bool ConsulLayer::kv_running(core::NodeId a) const { return running(a) && !agent(a)->leaving(); }
+bool ConsulLayer::kv_running(core::NodeId a) const {
+  // running(a) && !agent(a)->leaving(), with one look-up: the workload asks
+  // this of every agent it may go through, for every operation.
+  const Agent* p = agent(a);
+  return p != nullptr && !sim_->is_paused(a) && !p->leaving();
+}
 
 bool ConsulLayer::kv_submit(core::NodeId via, uint64_t request, const KvOp& op) {
   Agent* a = agent(via);
@@ -1023,13 +1029,12 @@ bool ConsulLayer::holds(const Expectation& e, std::string& detail) {
   return false;
 }
 
-bool ConsulLayer::connected(core::NodeId id) const {
-  if (!running(id)) return false;
-  Agent* l = leader_agent(dc_of(id));
-  if (!l) return false;
+bool ConsulLayer::connected(core::NodeId id, const Agent* leader) const {
+  if (!leader || !running(id)) return false;
   // The agent and its datacenter's leader can exchange messages (its RPCs
   // reach the leader directly or through a server that can).
-  return id == l->self() || (sim_->network().reachable(id, l->self()) && sim_->network().reachable(l->self(), id));
+  return id == leader->self() ||
+         (sim_->network().reachable(id, leader->self()) && sim_->network().reachable(leader->self(), id));
 }
 
 core::Duration ConsulLayer::stale_bound(core::NodeId id) const {
@@ -1051,7 +1056,7 @@ void ConsulLayer::sample_stale() {
     if (!l) continue;
     const core::catalog::Store& st = l->server()->store();
     for (core::NodeId v = 0; v < directory_->nodes.size(); ++v) {
-      if (dc_of(v) != dc || !connected(v)) continue;
+      if (dc_of(v) != dc || !connected(v, l)) continue;  // l is leader_agent(dc), found once per sample
       Agent* a = agent(v);
       const std::string& node = directory_->at(v).name;
       auto ns = st.node_services(node).value;
@@ -1099,19 +1104,36 @@ json ConsulLayer::metrics() const {
     rpc[core::agent::method_name(method)] = {{"ok", s.ok}, {"errors", errors}, {"latency", quantiles_ns(lat)}};
   }
   // Full-sync periods by scale factor, against ae.go's [interval, interval * (1 + f)).
+  // The plain mean favours short periods: one that began late in the run is
+  // measured only if it was short enough to end before the run did. The
+  // unbiased mean takes only the periods that began early enough for any
+  // length in the range (plus two RPC deadlines for the syncs) to end
+  // within the run, so whether a period counts does not depend on its length.
   std::map<uint64_t, std::vector<int64_t>> by_f;
-  for (const auto& [f, p] : full_sync_periods_) by_f[f].push_back(p);
+  std::map<uint64_t, std::pair<double, uint64_t>> unbiased;  // f -> (sum, count)
+  for (size_t i = 0; i < full_sync_periods_.size(); ++i) {
+    const auto& [f, p] = full_sync_periods_[i];
+    by_f[f].push_back(p);
+    const core::Duration hi = settings_.ae_interval * static_cast<core::Duration>(1 + f);
+    if (full_sync_period_starts_[i] + hi + 2 * settings_.rpc_timeout <= sim_->now()) {
+      unbiased[f].first += static_cast<double>(p);
+      ++unbiased[f].second;
+    }
+  }
   json periods = json::array();
   for (auto& [f, ps] : by_f) {
     double mean = 0;
     for (int64_t p : ps) mean += static_cast<double>(p);
     mean /= static_cast<double>(ps.size());
+    const auto& [usum, ucount] = unbiased[f];
     periods.push_back({{"scale_factor", f},
                        {"count", ps.size()},
                        {"expected_min_ns", settings_.ae_interval},
                        {"expected_max_ns", settings_.ae_interval * static_cast<core::Duration>(1 + f)},
                        {"expected_mean_ns", static_cast<double>(settings_.ae_interval) * (1.0 + static_cast<double>(f) / 2.0)},
                        {"mean_ns", mean},
+                       {"unbiased_count", ucount},
+                       {"unbiased_mean_ns", ucount ? usum / static_cast<double>(ucount) : 0.0},
                        {"period", quantiles_ns(ps)}});
   }
   std::vector<int64_t> conv = converge_ns_;
@@ -1190,14 +1212,18 @@ void ConsulLayer::print_metrics(const json& m, std::ostream& out) const {
       << ae["partial_syncs"] << " partial (" << ae["partial_sync_failures"] << " failed); converged after a change "
       << describe_quantiles(ae["convergence"]) << "\n";
   for (const json& p : ae["full_sync_periods"]) {
-    char line[200];
-    std::snprintf(line, sizeof line, "           full-sync period at scale factor %llu: mean %s (expected %s, range [%s, %s)), %llu periods\n",
+    char line[300];
+    std::snprintf(line, sizeof line,
+                  "           full-sync period at scale factor %llu: mean %s (expected %s, range [%s, %s)), %llu periods; "
+                  "unbiased mean %s of %llu\n",
                   static_cast<unsigned long long>(p["scale_factor"].get<uint64_t>()),
                   format_duration(static_cast<core::Duration>(p["mean_ns"].get<double>())).c_str(),
                   format_duration(static_cast<core::Duration>(p["expected_mean_ns"].get<double>())).c_str(),
                   format_duration(p["expected_min_ns"].get<int64_t>()).c_str(),
                   format_duration(p["expected_max_ns"].get<int64_t>()).c_str(),
-                  static_cast<unsigned long long>(p["count"].get<uint64_t>()));
+                  static_cast<unsigned long long>(p["count"].get<uint64_t>()),
+                  format_duration(static_cast<core::Duration>(p["unbiased_mean_ns"].get<double>())).c_str(),
+                  static_cast<unsigned long long>(p["unbiased_count"].get<uint64_t>()));
     out << line;
   }
   out << "           rpc:";

@@ -153,7 +153,8 @@ class ConsulLayer final : public Layer, public KvTarget {
   bool catalog_matches(core::NodeId id, const core::catalog::Store& st, std::string* why) const;
   void sample_stale();
   core::Duration stale_bound(core::NodeId id) const;
-  bool connected(core::NodeId id) const;
+  // Running, and able to exchange messages with `leader` (leader_agent(dc_of(id)); nullptr: none).
+  bool connected(core::NodeId id, const core::agent::Agent* leader) const;
   void kv_answer(core::NodeId via, uint64_t request, const KvOp& op, const core::agent::RpcResponse& resp);
   // The datacenter whose KV store an operation through `via` reaches.
   uint32_t kv_dc(core::NodeId via) const;
@@ -174,6 +175,7 @@ class ConsulLayer final : public Layer, public KvTarget {
   std::map<core::agent::Method, RpcStat> rpcs_;
   std::vector<core::Time> last_full_sync_;
   std::vector<std::pair<uint64_t, int64_t>> full_sync_periods_;  // (scale factor at the time, period ns)
+  std::vector<core::Time> full_sync_period_starts_;               // when each of them began
   uint64_t full_syncs_ok_ = 0, full_syncs_failed_ = 0, partial_syncs_ok_ = 0, partial_syncs_failed_ = 0;
   std::vector<core::Time> unsynced_since_;  // first local change not yet seen synced (-1: none)
   std::vector<int64_t> converge_ns_;
