@@ -155,6 +155,9 @@ class ConsulLayer final : public Layer, public KvTarget {
   core::Duration stale_bound(core::NodeId id) const;
   // Running, and able to exchange messages with `leader` (leader_agent(dc_of(id)); nullptr: none).
   bool connected(core::NodeId id, const core::agent::Agent* leader) const;
+  // Full-sync periods by scale factor (sum, count), of those that began
+  // early enough to be measured whatever their length.
+  std::map<uint64_t, std::pair<double, uint64_t>> unbiased_periods() const;
   void kv_answer(core::NodeId via, uint64_t request, const KvOp& op, const core::agent::RpcResponse& resp);
   // The datacenter whose KV store an operation through `via` reaches.
   uint32_t kv_dc(core::NodeId via) const;
