@@ -28,6 +28,8 @@ struct BenchResult {
 
 // The process's peak resident set so far (getrusage), in bytes.
 uint64_t peak_rss_bytes();
+// The resident set now (/proc/self/statm), for a benchmark's baseline.
+uint64_t current_rss_bytes();
 
 // workload: "hb" or "ring". Throws std::invalid_argument on bad parameters.
 BenchResult run_bench(const std::string& workload, uint32_t nodes, uint64_t messages = 1'000'000, uint64_t seed = 42);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -19,14 +18,6 @@
 namespace sim {
 
 namespace {
-
-// The resident set now (/proc/self/statm), for the baseline.
-uint64_t current_rss() {
-  std::ifstream f("/proc/self/statm");
-  uint64_t size = 0, resident = 0;
-  f >> size >> resident;
-  return resident * 4096;
-}
 
 constexpr core::Duration kRegisterAt = 5 * core::kSecond;
 constexpr core::Duration kKvStart = 10 * core::kSecond;
@@ -76,7 +67,7 @@ ConsulBenchResult run_consul_bench(const ConsulBenchParams& p) {
   validate(p);
   ConsulBenchResult r;
   r.params = p;
-  r.rss_before_bytes = current_rss();
+  r.rss_before_bytes = current_rss_bytes();
 
   const auto t0 = std::chrono::steady_clock::now();
   const Scenario scenario = parse_scenario(consul_bench_scenario(p), "bench consul");

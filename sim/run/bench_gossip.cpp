@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <algorithm>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <numeric>
@@ -16,16 +15,6 @@
 
 namespace sim {
 
-namespace {
-// The resident set now (/proc/self/statm), for the baseline.
-uint64_t current_rss() {
-  std::ifstream f("/proc/self/statm");
-  uint64_t size = 0, resident = 0;
-  f >> size >> resident;
-  return resident * 4096;
-}
-}  // namespace
-
 GossipBenchResult run_gossip_bench(uint32_t nodes, core::Duration virtual_ns, bool cold, bool coordinates, uint64_t seed) {
   if (nodes < 2) throw std::invalid_argument("--nodes must be at least 2");
   if (nodes > 100'000) throw std::invalid_argument("--nodes must be at most 100000");
@@ -35,7 +24,7 @@ GossipBenchResult run_gossip_bench(uint32_t nodes, core::Duration virtual_ns, bo
   r.cold = cold;
   r.coordinates = coordinates;
   r.virtual_ns = virtual_ns;
-  r.rss_before_bytes = current_rss();
+  r.rss_before_bytes = current_rss_bytes();
 
   const auto t0 = std::chrono::steady_clock::now();
   Simulation s(seed);
