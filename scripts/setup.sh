@@ -8,9 +8,10 @@ PKGS=(
   # toolchain
   g++ clang cmake ninja-build make git ca-certificates
   # libraries
-  libboost-graph-dev libcli11-dev nlohmann-json3-dev catch2 pybind11-dev python3-dev
-  # python side (tests, plots, notebooks)
-  python3 python3-numpy python3-pytest python3-matplotlib python3-nbconvert python3-ipykernel
+  libboost-graph-dev libcli11-dev nlohmann-json3-dev catch2 pybind11-dev pybind11-json-dev python3-dev
+  # python side (the module's sweeps, tests, plots, notebooks)
+  python3 python3-numpy python3-pandas python3-tqdm python3-distributed python3-pytest python3-matplotlib
+  python3-nbconvert python3-ipykernel
   # sanitizer runtimes for clang
   libclang-rt-14-dev
 )

@@ -32,4 +32,5 @@ echo "== python suite"
 export CLUSTERSIM_BIN="$root/build/release-gcc/clustersim"
 export CLUSTERSIM_BIN_CLANG="$root/build/release-clang/clustersim"
 export CLUSTERSIM_BIN_DEBUG="$root/build/debug-gcc/clustersim"
+export PYTHONPATH="$root/build/release-gcc/python${PYTHONPATH:+:$PYTHONPATH}"   # import clustersim
 "$PY" -m pytest -q -p no:cacheprovider tests

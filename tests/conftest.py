@@ -27,3 +27,15 @@ def clustersim_clang():
 @pytest.fixture(scope="session")
 def clustersim_debug():
     return _binary("CLUSTERSIM_BIN_DEBUG", "build/debug-gcc/clustersim")
+
+
+# `import clustersim`: scripts/test.sh puts build/release-gcc/python on
+# PYTHONPATH; a bare pytest run finds the same build here (and passes it on
+# to the scripts and notebooks the tests start).
+import importlib.util  # noqa: E402
+import sys  # noqa: E402
+
+if importlib.util.find_spec("clustersim") is None:
+    _PY = str(ROOT / "build/release-gcc/python")
+    sys.path.insert(0, _PY)
+    os.environ["PYTHONPATH"] = _PY + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")

@@ -178,6 +178,8 @@ class Simulation {
   void schedule(core::Time at, std::function<void()> action);
   // Processes the next event; false when there is none.
   bool step();
+  // When the next event happens (core::kNever when there is none).
+  core::Time next_event_time() const { return queue_.empty() ? core::kNever : queue_.top().time; }
   // Processes every event with time <= t, then sets now() to t (or stops
   // early after stop()).
   void run_until(core::Time t);

@@ -11,8 +11,10 @@
 // complete. Whether a writer is attached never changes the hash (rule 6).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -96,15 +98,35 @@ class TraceSink {
   virtual void line(const std::string& json_object) = 0;
 };
 
-// Keeps every line in memory, in order.
+// Keeps the lines in memory, in order: every line, or only the events of
+// the types given to keep_only ("ev" values such as "raft.role").
 class MemoryTrace final : public TraceSink {
  public:
-  void line(const std::string& json_object) override { lines_.push_back(json_object); }
+  void keep_only(std::vector<std::string> event_types) {
+    keep_ = std::move(event_types);
+    std::sort(keep_.begin(), keep_.end());
+  }
+  void line(const std::string& json_object) override {
+    if (keep_.empty() || kept(json_object)) lines_.push_back(json_object);
+  }
   const std::vector<std::string>& lines() const { return lines_; }
   // Hands the lines over and starts empty.
   std::vector<std::string> take() { return std::exchange(lines_, {}); }
 
  private:
+  // Every line starts {"t":N,"ev":"TYPE",...
+  bool kept(const std::string& line) const {
+    static constexpr std::string_view kEv = "\"ev\":\"";
+    const size_t at = line.find(kEv);
+    if (at == std::string::npos) return false;
+    const size_t from = at + kEv.size();
+    const size_t to = line.find('"', from);
+    if (to == std::string::npos) return false;
+    const std::string_view ev(line.data() + from, to - from);
+    return std::binary_search(keep_.begin(), keep_.end(), ev, std::less<>());
+  }
+
+  std::vector<std::string> keep_;
   std::vector<std::string> lines_;
 };
 

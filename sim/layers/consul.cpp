@@ -1215,6 +1215,172 @@ json ConsulLayer::metrics() const {
           {"catalog", catalog}};
 }
 
+// ---------------------------------------------------------------- state for embeddings
+
+namespace {
+
+const char* local_status_name(core::agent::CheckStatus st) {
+  switch (st) {
+    case core::agent::CheckStatus::kPassing: return "passing";
+    case core::agent::CheckStatus::kWarning: return "warning";
+    case core::agent::CheckStatus::kCritical: return "critical";
+  }
+  return "unknown";
+}
+
+const char* sync_state_name(core::agent::StateSyncer::State st) {
+  using State = core::agent::StateSyncer::State;
+  switch (st) {
+    case State::kIdle: return "idle";
+    case State::kFullSyncing: return "full_syncing";
+    case State::kRetryWait: return "retry_wait";
+    case State::kRetryServerUpWait: return "retry_server_up_wait";
+    case State::kPartialWait: return "partial_wait";
+    case State::kPartialServerUpWait: return "partial_server_up_wait";
+    case State::kPartialSyncing: return "partial_syncing";
+    case State::kDone: return "done";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+void ConsulLayer::describe_node(core::NodeId id, json& out) const {
+  const Agent* a = agent(id);
+  if (!a) return;
+  uint64_t critical = 0;
+  for (const auto& [cid, c] : a->local().checks())
+    if (!c.deleted && c.has_record && c.check.status == core::agent::CheckStatus::kCritical) ++critical;
+  const auto live = [](const auto& m) {
+    return static_cast<uint64_t>(std::count_if(m.begin(), m.end(), [](const auto& kv) { return !kv.second.deleted && kv.second.has_record; }));
+  };
+  const core::agent::UserEvent* last = a->events().last();
+  json d = {{"server", a->is_server()},
+            {"datacenter", a->delegate().datacenter()},
+            {"leaving", a->leaving()},
+            {"services", live(a->local().services())},
+            {"checks", live(a->local().checks())},
+            {"critical_checks", critical},
+            {"user_events", a->events().size()},
+            {"last_user_event", last ? json(last->name) : json(nullptr)},
+            {"sync",
+             {{"state", sync_state_name(a->syncer().state())},
+              {"paused", a->syncer().paused()},
+              {"full_syncs", a->syncer().full_syncs()},
+              {"full_sync_failures", a->syncer().full_sync_failures()},
+              {"partial_syncs", a->syncer().partial_syncs()},
+              {"partial_sync_failures", a->syncer().partial_sync_failures()}}}};
+  if (const core::agent::Server* sv = a->server()) {
+    d["leader"] = sv->is_leader();
+    d["established"] = sv->established();
+    d["catalog_index"] = sv->store().last_index();
+  }
+  out["agent"] = std::move(d);
+}
+
+std::vector<Layer::QueryDef> ConsulLayer::queries() const {
+  return {{"local_state",
+           "an agent's local services and checks, with whether each is in sync with the catalog",
+           {"node"}},
+          {"user_events", "an agent's user-event ring, oldest first: id, name, ltime, payload_bytes, filters", {"node"}},
+          {"catalog",
+           "the catalog as a server's store holds it (default: the leader of `datacenter`, default the first): nodes "
+           "with their services and checks",
+           {"datacenter", "server"}},
+          {"kv", "the KV entries under `prefix` as a server's store holds them (server, datacenter as for catalog)",
+           {"datacenter", "server", "prefix"}}};
+}
+
+json ConsulLayer::query(const std::string& name, const json& args) const {
+  if (name == "local_state" || name == "user_events") {
+    const core::NodeId id = query_node(*sim_, name, args);
+    const Agent* a = agent(id);
+    if (!a) throw std::invalid_argument(name + "(): node '" + sim_->node_name(id) + "' is down");
+    if (name == "user_events") {
+      json out = json::array();
+      for (const core::agent::UserEvent& ev : a->events().events())
+        out.push_back({{"id", ev.id},
+                       {"name", ev.name},
+                       {"ltime", ev.ltime},
+                       {"payload_bytes", ev.payload_size},
+                       {"node_filter", ev.node_filter},
+                       {"service_filter", ev.service_filter},
+                       {"tag_filter", ev.tag_filter}});
+      return out;
+    }
+    json services = json::object(), checks = json::object();
+    for (const auto& [sid, st] : a->local().services()) {
+      if (!st.has_record) continue;
+      services[sid] = {{"name", st.service.name},
+                       {"tags", st.service.tags},
+                       {"port", st.service.port},
+                       {"in_sync", st.in_sync},
+                       {"deleted", st.deleted}};
+    }
+    for (const auto& [cid, st] : a->local().checks()) {
+      if (!st.has_record) continue;
+      checks[cid] = {{"name", st.check.name},
+                     {"status", local_status_name(st.check.status)},
+                     {"output", st.check.output},
+                     {"service_id", st.check.service_id},
+                     {"in_sync", st.in_sync},
+                     {"deleted", st.deleted}};
+    }
+    return {{"services", services}, {"checks", checks}};
+  }
+  // catalog, kv: one server's store.
+  uint32_t dc = 0;
+  if (args.contains("datacenter")) {
+    if (!args["datacenter"].is_string()) throw std::invalid_argument(name + "(): datacenter is a name");
+    const auto& dcs = directory_->datacenters;
+    const auto it = std::find(dcs.begin(), dcs.end(), args["datacenter"].get<std::string>());
+    if (it == dcs.end()) throw std::invalid_argument(name + "(): unknown datacenter '" + args["datacenter"].get<std::string>() + "'");
+    dc = static_cast<uint32_t>(it - dcs.begin());
+  }
+  const Agent* from = nullptr;
+  if (args.contains("server")) {
+    const core::NodeId id = query_node(*sim_, name, args, "server");
+    if (!directory_->at(id).server) throw std::invalid_argument(name + "(): '" + sim_->node_name(id) + "' is not a server");
+    if (args.contains("datacenter") && dc_of(id) != dc)
+      throw std::invalid_argument(name + "(): server '" + sim_->node_name(id) + "' is not in datacenter '" +
+                                  directory_->datacenters[dc] + "'");
+    from = agent(id);
+    if (!from) throw std::invalid_argument(name + "(): server '" + sim_->node_name(id) + "' is down");
+  } else {
+    from = leader_agent(dc);
+    if (!from)
+      throw std::invalid_argument(name + "(): datacenter '" + directory_->datacenters[dc] +
+                                  "' has no leader now; name a server (server=NAME) to read its copy");
+  }
+  const core::catalog::Store& st = from->server()->store();
+  if (name == "kv") {
+    std::string prefix;
+    if (args.contains("prefix")) {
+      if (!args["prefix"].is_string()) throw std::invalid_argument("kv(): prefix is a string");
+      prefix = args["prefix"].get<std::string>();
+    }
+    json out = json::object();
+    for (const core::catalog::KvEntry& e : st.kv_list(prefix).value)
+      out[e.key] = {{"value", e.value}, {"flags", e.flags}, {"create_index", e.create_index}, {"modify_index", e.modify_index}};
+    return out;
+  }
+  json nodes = json::object();
+  for (const core::catalog::Node& n : st.nodes().value) {
+    json services = json::object(), checks = json::object();
+    if (auto ns = st.node_services(n.name).value)
+      for (const core::catalog::Service& sv : ns->services)
+        services[sv.id] = {{"name", sv.name}, {"tags", sv.tags}, {"port", sv.port}, {"modify_index", sv.modify_index}};
+    for (const core::catalog::Check& c : st.node_checks(n.name).value)
+      checks[c.id] = {{"name", c.name},
+                      {"status", core::catalog::health_name(c.status)},
+                      {"output", c.output},
+                      {"service_id", c.service_id},
+                      {"modify_index", c.modify_index}};
+    nodes[n.name] = {{"id", n.id}, {"services", services}, {"checks", checks}, {"modify_index", n.modify_index}};
+  }
+  return {{"server", from->name()}, {"datacenter", directory_->datacenters[dc]}, {"index", st.last_index()}, {"nodes", nodes}};
+}
+
 void ConsulLayer::print_metrics(const json& m, std::ostream& out) const {
   const json& ae = m["anti_entropy"];
   out << "consul     anti-entropy: " << ae["full_syncs"] << " full syncs (" << ae["full_sync_failures"] << " failed), "

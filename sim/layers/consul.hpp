@@ -114,6 +114,9 @@ class ConsulLayer final : public Layer, public KvTarget {
   void finish() override;
   nlohmann::json metrics() const override;
   void print_metrics(const nlohmann::json& metrics, std::ostream& out) const override;
+  void describe_node(core::NodeId id, nlohmann::json& out) const override;
+  std::vector<QueryDef> queries() const override;
+  nlohmann::json query(const std::string& name, const nlohmann::json& args) const override;
 
   // KvTarget: the agents the workload goes through.
   const std::vector<core::NodeId>& kv_servers() const override { return kv_through_; }

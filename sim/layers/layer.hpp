@@ -17,6 +17,7 @@
 #include <iosfwd>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -106,5 +107,17 @@ class Layer {
   // A short readable report of metrics() for the human summary of `run`.
   virtual void print_metrics(const nlohmann::json& metrics, std::ostream& out) const = 0;
 };
+
+// A query's node argument `key` (a node name), resolved; std::invalid_argument
+// when it is missing, not a string or names no node.
+inline core::NodeId query_node(const Simulation& sim, const std::string& query, const nlohmann::json& args,
+                               const char* key = "node") {
+  if (!args.contains(key) || !args[key].is_string())
+    throw std::invalid_argument(query + "() needs " + key + "=NAME (a node name)");
+  const std::string& name = args[key].get_ref<const std::string&>();
+  const core::NodeId id = sim.find_node(name);
+  if (id == core::kNoNode) throw std::invalid_argument(query + "(): unknown node '" + name + "'");
+  return id;
+}
 
 }  // namespace sim

@@ -308,9 +308,7 @@ std::vector<Layer::QueryDef> MemberlistLayer::queries() const {
 }
 
 json MemberlistLayer::query(const std::string& name, const json& args) const {
-  if (!args.contains("node") || !args["node"].is_string()) throw std::invalid_argument(name + "() needs node=NAME");
-  const core::NodeId id = sim_->find_node(args["node"].get<std::string>());
-  if (id == core::kNoNode) throw std::invalid_argument("unknown node '" + args["node"].get<std::string>() + "'");
+  const core::NodeId id = query_node(*sim_, name, args);
   const core::memberlist::Memberlist* ml = lookup_ ? lookup_(id) : nullptr;
   if (!ml) throw std::invalid_argument("node '" + sim_->node_name(id) + "' is down");
   json out = json::object();

@@ -602,9 +602,7 @@ std::vector<Layer::QueryDef> RaftLayer::queries() const {
 
 json RaftLayer::query(const std::string& name, const json& args) const {
   const auto node = [&]() -> const core::raft::Node& {
-    if (!args.contains("node") || !args["node"].is_string()) throw std::invalid_argument(name + "() needs node=NAME");
-    const core::NodeId id = sim_->find_node(args["node"].get<std::string>());
-    if (id == core::kNoNode) throw std::invalid_argument("unknown node '" + args["node"].get<std::string>() + "'");
+    const core::NodeId id = query_node(*sim_, name, args);
     if (id >= nodes_.size() || !nodes_[id])
       throw std::invalid_argument("node '" + sim_->node_name(id) + "' runs no Raft now (down, or not a server)");
     return *nodes_[id];
@@ -618,8 +616,10 @@ json RaftLayer::query(const std::string& name, const json& args) const {
   }
   const auto bound = [&](const char* key, uint64_t dflt) -> uint64_t {
     if (!args.contains(key)) return dflt;
-    if (!args[key].is_number_unsigned()) throw std::invalid_argument(std::string(key) + " must be a non-negative integer");
-    return args[key].get<uint64_t>();
+    const json& v = args[key];
+    if (!v.is_number_integer() || (!v.is_number_unsigned() && v.get<int64_t>() < 0))
+      throw std::invalid_argument(name + "(): " + key + " must be a non-negative integer");
+    return v.is_number_unsigned() ? v.get<uint64_t>() : static_cast<uint64_t>(v.get<int64_t>());
   };
   const uint64_t first = std::max(bound("first", n.first_log_index()), n.first_log_index());
   const uint64_t last = std::min(bound("last", n.last_log_index()), n.last_log_index());

@@ -396,9 +396,7 @@ std::vector<Layer::QueryDef> SerfLayer::queries() const {
 }
 
 json SerfLayer::query(const std::string& name, const json& args) const {
-  if (!args.contains("node") || !args["node"].is_string()) throw std::invalid_argument(name + "() needs node=NAME");
-  const core::NodeId id = sim_->find_node(args["node"].get<std::string>());
-  if (id == core::kNoNode) throw std::invalid_argument("unknown node '" + args["node"].get<std::string>() + "'");
+  const core::NodeId id = query_node(*sim_, name, args);
   const core::serf::Serf* sf = serf_of(id);
   if (!sf) throw std::invalid_argument("node '" + sim_->node_name(id) + "' is down");
   json out = json::object();

@@ -65,6 +65,8 @@ class Runner {
 
   // Applies a fault now (also used by the Python layer).
   void apply_fault(const Fault& f);
+  // Every fault applied so far, as summary()["faults"] lists them.
+  const nlohmann::json& applied_faults() const { return applied_faults_; }
 
  private:
   std::vector<core::NodeId> resolve(const Target& t, Fault::Kind action);
