@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Anti-entropy's full-sync periods against ae.go's scale factor.
 
-    /usr/bin/python3 scripts/ae_scaling.py [--binary PATH] [--sizes 100,200,...]
-                                           [--minutes M] [--seed S] [--quick]
+    PYTHONPATH=build/release-gcc/python /usr/bin/python3 scripts/ae_scaling.py
+        [--sizes 100,200,...] [--minutes M] [--seed S] [--quick]
 
 Consul v1.9.0's StateSyncer (agent/ae/ae.go; reference gossip_ae.md D.1 and
 F) arms its next full sync ae_interval + RandomStagger(f x ae_interval) after
@@ -15,7 +15,7 @@ so the periods lie in [60 s, 60 s x (1 + f)) with mean 60 s x (1 + f / 2).
 For each size n this generates a quiet consul scenario (one datacenter: 3
 servers and n - 3 clients in a formed LAN pool, 1-3 ms LAN, nothing but
 the agents' own work) running for --minutes virtual minutes, runs it with
-`clustersim run --json`, and reads metrics.consul.anti_entropy
+the clustersim module, and reads metrics.consul.anti_entropy
 .full_sync_periods: the period between two full syncs whose second one the
 next-full-sync timer started, by the scale factor at the time. It prints one
 row per size:
@@ -39,14 +39,11 @@ figures; tests/test_consul_scaling.py runs --quick.
 import argparse
 import json
 import math
-import os
-import pathlib
-import subprocess
 import sys
-import tempfile
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+import clustersim
+
 AE_INTERVAL = 60.0  # seconds: ae_interval, agent/config/default.go
 SCALE_THRESHOLD = 128  # ae.go scaleThreshold
 SEC = 1e9
@@ -91,55 +88,51 @@ def scenario(n, minutes, seed):
     }
 
 
-def run_size(binary, n, minutes, seed, workdir):
-    path = pathlib.Path(workdir) / f"ae-scaling-{n}.json"
-    path.write_text(json.dumps(scenario(n, minutes, seed), indent=1))
+def run_size(n, minutes, seed):
     t0 = time.monotonic()
-    proc = subprocess.run([binary, "run", str(path), "--json"], capture_output=True, text=True)
+    sim = clustersim.Simulation.from_dict(scenario(n, minutes, seed))
+    sim.run()
     wall = time.monotonic() - t0
-    if proc.returncode not in (0, 1):
-        raise RuntimeError(f"{binary} run {path} exited {proc.returncode}: {proc.stderr.strip()}")
-    summary = json.loads(proc.stdout)
+    summary = sim.summary()
     failed = [e for e in summary["expectations"] if not e["pass"]]
     return summary, failed, wall
 
 
-def measure(binary, sizes, minutes, seed, slack, out=sys.stdout):
+def measure(sizes, minutes, seed, slack, out=sys.stdout):
     """Runs every size; prints the table; returns (rows, problems)."""
     rows, problems = [], []
-    with tempfile.TemporaryDirectory(prefix="ae-scaling-") as workdir:
-        for n in sizes:
-            f, lo, hi, mean = expected(n)
-            summary, failed, wall = run_size(binary, n, minutes, seed, workdir)
-            for e in failed:
-                problems.append(f"n={n}: expectation {e['name']} failed: {e.get('detail', '')}")
-            periods = summary["metrics"]["consul"]["anti_entropy"]["full_sync_periods"]
-            others = [p["scale_factor"] for p in periods if p["scale_factor"] != f]
-            if others:
-                problems.append(f"n={n}: periods measured at scale factors {others}, ae.go's is {f}")
-            mine = [p for p in periods if p["scale_factor"] == f]
-            if not mine:
-                problems.append(f"n={n}: no full-sync period measured at scale factor {f}")
-                continue
-            p = mine[0]
-            measured = p["unbiased_mean_ns"] / SEC
-            row = {
-                "n": n, "f": f, "expected_min_s": lo, "expected_max_s": hi, "expected_mean_s": mean,
-                "measured_mean_s": measured, "min_s": p["period"]["min_ns"] / SEC, "max_s": p["period"]["max_ns"] / SEC,
-                "periods": p["unbiased_count"], "ratio": measured / mean if p["unbiased_count"] else float("nan"),
-                "all_periods": p["count"], "all_mean_s": p["mean_ns"] / SEC, "wall_s": wall,
-                "events": summary["events"],
-            }
-            rows.append(row)
-            if row["periods"] < MIN_PERIODS:
-                problems.append(f"n={n}: only {row['periods']} periods for the mean (at least {MIN_PERIODS}): run longer")
-            elif abs(row["ratio"] - 1) > TOLERANCE:
-                problems.append(f"n={n}: measured mean {measured:.2f} s is {100 * (row['ratio'] - 1):+.1f} % from the "
-                                f"expected {mean:.1f} s (tolerance {100 * TOLERANCE:.0f} %)")
-            if row["min_s"] < lo - slack or row["max_s"] >= hi + slack:
-                problems.append(f"n={n}: periods span [{row['min_s']:.3f} s, {row['max_s']:.3f} s], outside the expected "
-                                f"[{lo:.0f} s, {hi:.0f} s) by more than {slack} s")
-            print_row(row, out)
+    for n in sizes:
+        f, lo, hi, mean = expected(n)
+        summary, failed, wall = run_size(n, minutes, seed)
+        for e in failed:
+            problems.append(f"n={n}: expectation {e['name']} failed: {e.get('detail', '')}")
+        periods = summary["metrics"]["consul"]["anti_entropy"]["full_sync_periods"]
+        others = [p["scale_factor"] for p in periods if p["scale_factor"] != f]
+        if others:
+            problems.append(f"n={n}: periods measured at scale factors {others}, ae.go's is {f}")
+        mine = [p for p in periods if p["scale_factor"] == f]
+        if not mine:
+            problems.append(f"n={n}: no full-sync period measured at scale factor {f}")
+            continue
+        p = mine[0]
+        measured = p["unbiased_mean_ns"] / SEC
+        row = {
+            "n": n, "f": f, "expected_min_s": lo, "expected_max_s": hi, "expected_mean_s": mean,
+            "measured_mean_s": measured, "min_s": p["period"]["min_ns"] / SEC, "max_s": p["period"]["max_ns"] / SEC,
+            "periods": p["unbiased_count"], "ratio": measured / mean if p["unbiased_count"] else float("nan"),
+            "all_periods": p["count"], "all_mean_s": p["mean_ns"] / SEC, "wall_s": wall,
+            "events": summary["events"],
+        }
+        rows.append(row)
+        if row["periods"] < MIN_PERIODS:
+            problems.append(f"n={n}: only {row['periods']} periods for the mean (at least {MIN_PERIODS}): run longer")
+        elif abs(row["ratio"] - 1) > TOLERANCE:
+            problems.append(f"n={n}: measured mean {measured:.2f} s is {100 * (row['ratio'] - 1):+.1f} % from the "
+                            f"expected {mean:.1f} s (tolerance {100 * TOLERANCE:.0f} %)")
+        if row["min_s"] < lo - slack or row["max_s"] >= hi + slack:
+            problems.append(f"n={n}: periods span [{row['min_s']:.3f} s, {row['max_s']:.3f} s], outside the expected "
+                            f"[{lo:.0f} s, {hi:.0f} s) by more than {slack} s")
+        print_row(row, out)
     return rows, problems
 
 
@@ -169,8 +162,6 @@ def print_row(r, out):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--binary", default=os.environ.get("CLUSTERSIM_BIN", str(ROOT / "build/release-gcc/clustersim")),
-                    help="the clustersim binary (default $CLUSTERSIM_BIN or build/release-gcc/clustersim)")
     ap.add_argument("--sizes", help=f"comma-separated LAN sizes n (default {','.join(map(str, DEFAULT_SIZES))}; "
                                     f"--quick: {','.join(map(str, QUICK_SIZES))})")
     ap.add_argument("--minutes", type=float, help=f"virtual minutes per run (default {DEFAULT_MINUTES}; --quick: {QUICK_MINUTES})")
@@ -190,14 +181,12 @@ def main(argv=None):
     if minutes <= 0 or minutes > 24 * 60:
         ap.error("--minutes must be in (0, 1440]")
     minutes_text = f"{minutes:g}"
-    if not pathlib.Path(args.binary).exists():
-        ap.error(f"--binary: {args.binary} does not exist (build it: bash scripts/build.sh release-gcc)")
 
     print(f"anti-entropy full-sync periods: 3 servers + (n - 3) clients, quiet, {minutes_text} virtual minutes, "
           f"seed {args.seed}; ae_interval {AE_INTERVAL:.0f} s")
     print_header(sys.stdout)
     t0 = time.monotonic()
-    rows, problems = measure(args.binary, sizes, minutes_text, args.seed, args.slack)
+    rows, problems = measure(sizes, minutes_text, args.seed, args.slack)
     print(f"{len(rows)} sizes in {time.monotonic() - t0:.1f} s wall")
     if problems:
         for p in problems:

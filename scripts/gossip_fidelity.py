@@ -5,8 +5,8 @@ C.2 Lifeguard, B.7 serf's convergence simulator).
 
     scripts/gossip_fidelity.py [--quick] [--jobs N]
 
-Generates scenarios into a temporary directory, runs the CLI (env
-CLUSTERSIM_BIN, default build/release-gcc/clustersim) and prints three
+Builds scenarios as dicts, runs them with the clustersim module (PYTHONPATH=
+build/release-gcc/python; runs in parallel threads) and prints three
 tables, all in virtual time (machine independent), then the wall time:
 
   a. time to first detection of a crashed member vs SWIM's e/(e-1) periods,
@@ -25,10 +25,10 @@ import math
 import os
 import pathlib
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
+
+import clustersim
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 T_PROBE = 1.0  # memberlist LAN ProbeInterval, seconds
@@ -37,50 +37,28 @@ SEC = 1e9
 # ---------------------------------------------------------------- running
 
 
-def binary():
-    return os.environ.get("CLUSTERSIM_BIN", str(ROOT / "build/release-gcc/clustersim"))
-
-
 class Runner:
-    """Runs scenarios (dicts) through the CLI, in parallel."""
+    """Runs scenarios (dicts) with the clustersim module, in parallel threads
+    (a run releases the interpreter lock)."""
 
-    def __init__(self, jobs=None, workdir=None):
+    def __init__(self, jobs=None):
         self.jobs = jobs or os.cpu_count() or 1
-        self._tmp = tempfile.TemporaryDirectory(prefix="gossip-fidelity-") if workdir is None else None
-        self.dir = pathlib.Path(workdir or self._tmp.name)
-        self._n = 0
 
     def close(self):
-        if self._tmp:
-            self._tmp.cleanup()
+        pass
 
-    def _one(self, scenario, seed, trace, key):
-        path = self.dir / f"s{key}.json"
-        path.write_text(json.dumps(scenario))
-        cmd = [binary(), "run", str(path), "--seed", str(seed), "--json"]
-        tpath = None
-        if trace:
-            tpath = self.dir / f"s{key}.jsonl"
-            cmd += ["--trace", str(tpath)]
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode not in (0, 1):
-            raise RuntimeError(f"{' '.join(cmd)} exited {r.returncode}: {r.stderr.strip()}")
-        out = json.loads(r.stdout)
-        extra = None
-        if trace:
-            extra = trace(tpath)
-            tpath.unlink()
-        path.unlink()
-        return out, extra
+    @staticmethod
+    def _one(scenario, seed, trace):
+        # A trace reader names the event types it reads (reader.events): the
+        # run keeps only those.
+        sim = clustersim.Simulation.from_dict(scenario, seed=seed, trace=list(trace.events) if trace else False)
+        sim.run()
+        return sim.summary(), (trace(sim.trace_lines()) if trace else None)
 
     def run_many(self, items):
-        """items: list of (scenario, seed, trace_fn or None) -> list of (json, trace_result)."""
-        keys = []
-        for _ in items:
-            self._n += 1
-            keys.append(self._n)
+        """items: list of (scenario, seed, trace reader or None) -> list of (summary, the reader's result)."""
         with concurrent.futures.ThreadPoolExecutor(self.jobs) as ex:
-            futs = [ex.submit(self._one, s, seed, tr, k) for (s, seed, tr), k in zip(items, keys)]
+            futs = [ex.submit(self._one, s, seed, tr) for s, seed, tr in items]
             return [f.result() for f in futs]
 
 
@@ -176,20 +154,22 @@ def worst_case_scenario(n=WORST_N):
                 until=f"{CRASH_AT + 2 * n + 2}s")
 
 
-def first_probes(path, target=node_id(CRASHED), after=CRASH_AT * SEC):
-    """From a trace: per prober, the start of its first probe of `target` after
-    `after` (its first failed probe's time - ProbeInterval; no Lifeguard, so
-    the probe deadline is unscaled)."""
+def first_probes(lines, target=node_id(CRASHED), after=CRASH_AT * SEC):
+    """From a trace's lines: per prober, the start of its first probe of
+    `target` after `after` (its first failed probe's time - ProbeInterval; no
+    Lifeguard, so the probe deadline is unscaled)."""
     first = {}
-    with open(path) as f:
-        for line in f:
-            if '"memberlist.probe_failed"' not in line:
-                continue
-            e = json.loads(line)
-            if e["member"] != target or e["t"] < after:
-                continue
-            first.setdefault(e["node"], (e["t"] - after) / SEC - T_PROBE)
+    for line in lines:
+        if '"memberlist.probe_failed"' not in line:
+            continue
+        e = json.loads(line)
+        if e["member"] != target or e["t"] < after:
+            continue
+        first.setdefault(e["node"], (e["t"] - after) / SEC - T_PROBE)
     return first
+
+
+first_probes.events = ["memberlist.probe_failed"]
 
 
 def worst_case_runs(runner, seeds, n=WORST_N):
@@ -275,27 +255,27 @@ def fp_split(n):
     slow_ids = {node_id(x) for x in slow_names}
     crashed = node_id(f"c{n - 3}")
 
-    def read(path):
+    def read(lines):
         c = dict(pf_healthy=0, dead_healthy_at_healthy=0, dead_healthy_at_slow=0, dead_slow_at_healthy=0)
-        with open(path) as f:
-            for line in f:
-                if '"memberlist.probe_failed"' in line:
-                    e = json.loads(line)
-                    if e["member"] not in slow_ids and e["member"] != crashed:
-                        c["pf_healthy"] += 1
-                elif '"memberlist.state"' in line and '"state":2' in line:
-                    e = json.loads(line)
-                    if e["member"] == crashed:
-                        continue
-                    viewer_slow = e["node"] in slow_names
-                    if e["member"] in slow_ids:
-                        if not viewer_slow:
-                            c["dead_slow_at_healthy"] += 1
-                    elif viewer_slow:
-                        c["dead_healthy_at_slow"] += 1
-                    else:
-                        c["dead_healthy_at_healthy"] += 1
+        for line in lines:
+            if '"memberlist.probe_failed"' in line:
+                e = json.loads(line)
+                if e["member"] not in slow_ids and e["member"] != crashed:
+                    c["pf_healthy"] += 1
+            elif '"memberlist.state"' in line and '"state":2' in line:
+                e = json.loads(line)
+                if e["member"] == crashed:
+                    continue
+                viewer_slow = e["node"] in slow_names
+                if e["member"] in slow_ids:
+                    if not viewer_slow:
+                        c["dead_slow_at_healthy"] += 1
+                elif viewer_slow:
+                    c["dead_healthy_at_slow"] += 1
+                else:
+                    c["dead_healthy_at_healthy"] += 1
         return c
+    read.events = ["memberlist.probe_failed", "memberlist.state"]
     return read
 
 
@@ -521,9 +501,6 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel runs (default: CPUs)")
     ap.add_argument("--only", choices=["a", "b", "c", "d"], help="one section only")
     args = ap.parse_args(argv)
-    if not pathlib.Path(binary()).exists():
-        print(f"{binary()} is not built (set CLUSTERSIM_BIN or run scripts/build.sh release-gcc clustersim)", file=sys.stderr)
-        return 2
     t0 = time.time()
     runner = Runner(args.jobs)
     try:

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Leader-election downtime after a leader crash, as a CDF over many seeds.
 
-Runs `clustersim run` on a 5-server cluster whose leader crashes at t = 10 s,
-for three Raft timer settings, and plots the distribution of the crash
+Sweeps seeds (clustersim.sweep, on every core) over a 5-server cluster
+whose leader crashes at t = 10 s, for three Raft timer settings, and plots the distribution of the crash
 interval's downtime_ns (from the crash until a new leader is known to a
 majority):
 
@@ -15,16 +15,15 @@ majority):
                  stickiness.
 
 Usage:
-  python3 scripts/plot_election.py [--seeds 200] [--out docs/figures/election-downtime.png]
-                                   [--binary build/release-gcc/clustersim] [--json OUT.json]
+  PYTHONPATH=build/release-gcc/python /usr/bin/python3 scripts/plot_election.py
+      [--seeds 200] [--out docs/figures/election-downtime.png] [--json OUT.json]
 """
 import argparse
-import concurrent.futures
 import json
 import os
 import pathlib
-import subprocess
-import tempfile
+
+import clustersim
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -49,27 +48,24 @@ SETTINGS = {
 }
 
 
-def downtimes(binary, raft, seeds, workdir):
-    """Crash-to-leader downtime in seconds for seeds 1..seeds."""
-    path = pathlib.Path(workdir) / f"election-{abs(hash(json.dumps(raft, sort_keys=True)))}.json"
-    path.write_text(json.dumps(dict(COMMON, name="leader crash", raft=raft)))
-
-    def one(seed):
-        proc = subprocess.run([binary, "run", str(path), "--seed", str(seed), "--json"],
-                              capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise RuntimeError(f"seed {seed}: exit {proc.returncode}: {proc.stderr or proc.stdout[:500]}")
-        summary = json.loads(proc.stdout)
-        crash = [i for i in summary["metrics"]["raft"]["leaderless_intervals"] if i["cause"] == "crash"]
-        return crash[0]["downtime_ns"] / 1e9
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        return sorted(pool.map(one, range(1, seeds + 1)))
+def crash_downtime(intervals):
+    """The downtime of the leaderless interval the crash caused, in seconds."""
+    crash = [i for i in intervals if i["cause"] == "crash"]
+    return crash[0]["downtime_ns"] / 1e9
 
 
-def collect(binary, seeds):
-    with tempfile.TemporaryDirectory() as d:
-        return {label: downtimes(binary, raft, seeds, d) for label, raft in SETTINGS.items()}
+def downtimes(raft, seeds, jobs=None):
+    """Crash-to-leader downtime in seconds for seeds 1..seeds, sorted."""
+    df = clustersim.sweep(dict(COMMON, name="leader crash", raft=raft), seeds=range(1, seeds + 1), jobs=jobs)
+    failed = df[df["error"].notna() | ~df["passed"]]
+    if len(failed):
+        row = failed.iloc[0]
+        raise RuntimeError(f"seed {row['seed']}: {row['error'] or 'expectations failed: ' + str(row['failed'])}")
+    return sorted(df["metrics.raft.leaderless_intervals"].map(crash_downtime))
+
+
+def collect(seeds, jobs=None):
+    return {label: downtimes(raft, seeds, jobs) for label, raft in SETTINGS.items()}
 
 
 def plot(results, out):
@@ -103,14 +99,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=200, help="runs per setting (default 200)")
     ap.add_argument("--out", default=str(ROOT / "docs/figures/election-downtime.png"), help="PNG to write")
-    ap.add_argument("--binary", default=str(ROOT / "build/release-gcc/clustersim"), help="clustersim binary")
+    ap.add_argument("--jobs", type=int, help="worker processes (default: every core)")
     ap.add_argument("--json", help="also write the downtimes as JSON here")
     args = ap.parse_args()
     if args.seeds < 1:
         ap.error("--seeds must be at least 1")
-    if not pathlib.Path(args.binary).exists():
-        ap.error(f"{args.binary} does not exist (build it with scripts/build.sh release-gcc)")
-    results = collect(args.binary, args.seeds)
+    if args.jobs is not None and args.jobs < 1:
+        ap.error("--jobs must be at least 1")
+    results = collect(args.seeds, args.jobs)
     plot(results, args.out)
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(results))

@@ -25,9 +25,8 @@ def test_scale_factor_is_ae_go():
     assert (f, lo, hi, mean) == (4, 60.0, 300.0, 180.0)
 
 
-def test_quick_run_passes_with_a_row_per_size(clustersim):
-    proc = subprocess.run(["/usr/bin/python3", str(SCRIPT), "--quick", "--binary", clustersim],
-                          capture_output=True, text=True, timeout=300)
+def test_quick_run_passes_with_a_row_per_size():
+    proc = subprocess.run(["/usr/bin/python3", str(SCRIPT), "--quick"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = [line for line in proc.stdout.splitlines() if re.match(r"^\| [0-9,]+ \|", line)]
     assert len(rows) == len(ae.QUICK_SIZES), proc.stdout
@@ -41,10 +40,10 @@ def test_quick_run_passes_with_a_row_per_size(clustersim):
     assert "PASS" in proc.stdout
 
 
-def test_a_wrong_expectation_fails(clustersim, monkeypatch, capsys):
+def test_a_wrong_expectation_fails(monkeypatch, capsys):
     # The check can fail: with ae_interval taken as 50 s, the measured means
     # (about 60 s x (1 + f/2)) are 20 % too long.
     monkeypatch.setattr(ae, "AE_INTERVAL", 50.0)
-    assert ae.main(["--binary", clustersim, "--sizes", "100", "--minutes", "10"]) == 1
+    assert ae.main(["--sizes", "100", "--minutes", "10"]) == 1
     out = capsys.readouterr().out
     assert "FAIL n=100: measured mean" in out

@@ -1,5 +1,5 @@
 """Fidelity checks of the gossip stack against the reference figures
-(../shared/reference/gossip_ae.md C.1, C.2, B.7), through the CLI, with the
+(../shared/reference/gossip_ae.md C.1, C.2, B.7), through the Python module, with the
 scenario builders of scripts/gossip_fidelity.py (docs/gossip-fidelity.md has
 the full figures). Every run is seeded: the checks are deterministic for a
 build; the tolerances say how far a correct implementation can be from the
@@ -18,8 +18,7 @@ _spec.loader.exec_module(gf)
 
 
 @pytest.fixture(scope="module")
-def runner(clustersim):
-    os.environ["CLUSTERSIM_BIN"] = clustersim
+def runner():
     r = gf.Runner(os.cpu_count() or 1)
     yield r
     r.close()
