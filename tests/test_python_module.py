@@ -441,3 +441,25 @@ def test_ctrl_c_stops_a_sweep_and_leaves_nothing_running():
     while _children_with_marker(marker) and time.time() < deadline:
         time.sleep(0.1)
     assert _children_with_marker(marker) == [], "workers were left running"
+
+
+# ---------------------------------------------------------------- documentation
+
+
+def test_the_api_reference_is_current():
+    proc = subprocess.run([PY, str(ROOT / "scripts/python_api_doc.py"), "--check"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_the_readmes_python_examples_run(tmp_path):
+    """Each ```python block of the README runs as shown, from a directory
+    that has the scenarios (what it writes stays in tmp_path)."""
+    import re
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert len(blocks) >= 2
+    (tmp_path / "scenarios").symlink_to(SCENARIOS)
+    env = dict(os.environ, MPLBACKEND="Agg")
+    for i, code in enumerate(blocks):
+        proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+        assert proc.returncode == 0, f"README python block {i}:\n{code}\n{proc.stderr[-3000:]}"
+    assert (tmp_path / "downtime-by-multiplier.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
